@@ -1,0 +1,1 @@
+"""CLI sub-commands: each module has configure_parser(parser) and run(args) -> int."""

@@ -1,0 +1,63 @@
+"""The run directory contract shared by training, generation and evaluation.
+
+A run directory holds `run.json` (what later commands need to know) and `generator.keras`
+(a Keras model: inputs [noise (N, latent_dim) float32, labels (N,) int32] -> images (N, H, W, C)
+in [-1, 1]); training adds checkpoints, samples and logs beside them.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .errors import ClothganError
+
+RUN_FILE = "run.json"
+GENERATOR_FILE = "generator.keras"
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    class_names: tuple[str, ...]
+    image_size: int
+    channels: int
+    latent_dim: int
+    preset: str = "seed"
+    config: dict = field(default_factory=dict)   # the full configs used (data, model, training)
+    epochs_done: int = 0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+
+def write_run_info(run_dir: str | os.PathLike, info: RunInfo) -> Path:
+    """Write run.json atomically."""
+    path = Path(run_dir) / RUN_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(info.to_json())
+    os.replace(tmp, path)
+    return path
+
+
+def read_run_info(run_dir: str | os.PathLike) -> RunInfo:
+    path = Path(run_dir) / RUN_FILE
+    if not path.is_file():
+        raise ClothganError(f"{run_dir}: not a clothgan run directory (no {RUN_FILE}); "
+                            "train one with `clothgan train --out DIR`")
+    d = json.loads(path.read_text())
+    d["class_names"] = tuple(d["class_names"])
+    return RunInfo(**d)
+
+
+def load_generator(run_dir: str | os.PathLike):
+    """(generator, RunInfo) of a run directory."""
+    import keras
+
+    info = read_run_info(run_dir)
+    path = Path(run_dir) / GENERATOR_FILE
+    if not path.is_file():
+        raise ClothganError(f"{path}: missing; the run has not finished an epoch yet, "
+                            "or resume it with `clothgan train --out DIR --resume`")
+    return keras.saving.load_model(path, compile=False), info
