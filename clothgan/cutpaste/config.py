@@ -1,0 +1,156 @@
+"""Typed settings of the cut-and-paste method: extraction, transforms, composition."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+
+
+def _check_range(name: str, r: tuple[float, float], lo: float | None = None,
+                 hi: float | None = None) -> tuple[float, float]:
+    r = tuple(float(v) for v in r)
+    if len(r) != 2 or r[0] > r[1]:
+        raise ValueError(f"{name} must be a (low, high) pair with low <= high, got {r}")
+    if (lo is not None and r[0] < lo) or (hi is not None and r[1] > hi):
+        raise ValueError(f"{name} must lie within [{lo}, {hi}], got {r}")
+    return r
+
+
+class _Config:
+    """Dict round trip and replace() shared by the configs below."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in known})
+
+    def replace(self, **changes):
+        return replace(self, **changes)
+
+    def digest(self) -> str:
+        """Stable text of every setting, for cache keys."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+
+@dataclass(frozen=True)
+class ExtractConfig(_Config):
+    """GrabCut foreground extraction: a border/centre prior, then clean-up and a soft edge."""
+
+    work_size: int = 128        # GrabCut runs on the photo shrunk so its longer side is this
+    max_size: int = 512         # masks are kept at the photo's size, at most this (longer side)
+    border: float = 0.04        # band along the edges taken as sure background (share of each side)
+    center: float = 0.0         # centred box taken as sure garment (share of each side); 0: none
+    iterations: int = 4         # GrabCut iterations on the small image
+    keep_ratio: float = 0.35    # keep connected parts at least this share of the largest (shoe pairs)
+    fill_holes: bool = True
+    refine_radius: int = 4      # guided-filter radius (pixels at full size) aligning the edge; 0: off
+    refine_eps: float = 1e-3    # guided-filter regulariser on [0, 1] intensities
+    feather: float = 1.0        # soft-edge width (Gaussian sigma, pixels at full size)
+    min_area: float = 0.03      # masks covering less of the photo than this are flagged as failures
+    max_area: float = 0.92      # ... and more than this (nothing separated from the background)
+
+    def __post_init__(self) -> None:
+        if not 32 <= self.work_size <= self.max_size:
+            raise ValueError(f"work_size must be in [32, max_size], got {self.work_size}")
+        if not 0 < self.border < 0.25:
+            raise ValueError(f"border must be in (0, 0.25), got {self.border}")
+        if not 0 <= self.center < 1 - 2 * self.border:
+            raise ValueError(f"center must be in [0, 1 - 2*border), got {self.center}")
+        if self.iterations < 1:
+            raise ValueError("iterations must be >= 1")
+        if not 0 < self.keep_ratio <= 1:
+            raise ValueError(f"keep_ratio must be in (0, 1], got {self.keep_ratio}")
+        if not 0 <= self.min_area < self.max_area <= 1:
+            raise ValueError("need 0 <= min_area < max_area <= 1")
+
+
+@dataclass(frozen=True)
+class TransformConfig(_Config):
+    """Ranges of the random garment transform; each value is drawn uniformly from its range."""
+
+    scale: tuple[float, float] = (0.3, 0.6)         # garment's longer side / scene's shorter side
+    rotation: tuple[float, float] = (-20.0, 20.0)   # in-plane rotation, degrees
+    flip: float = 0.5                               # probability of a horizontal flip
+    tilt_x: tuple[float, float] = (-30.0, 30.0)     # rotation about the horizontal axis, degrees
+    tilt_y: tuple[float, float] = (-30.0, 30.0)     # rotation about the vertical axis, degrees
+    focal: float = 1.5                              # camera focal length / garment's longer side
+    brightness: tuple[float, float] = (-0.12, 0.12) # added, as a share of full scale
+    contrast: tuple[float, float] = (0.8, 1.2)      # multiplies the deviation from the mean
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scale", _check_range("scale", self.scale, 0.01, 4.0))
+        object.__setattr__(self, "rotation", _check_range("rotation", self.rotation, -180, 180))
+        object.__setattr__(self, "tilt_x", _check_range("tilt_x", self.tilt_x, -75, 75))
+        object.__setattr__(self, "tilt_y", _check_range("tilt_y", self.tilt_y, -75, 75))
+        object.__setattr__(self, "brightness", _check_range("brightness", self.brightness, -1, 1))
+        object.__setattr__(self, "contrast", _check_range("contrast", self.contrast, 0, 4))
+        if not 0 <= self.flip <= 1:
+            raise ValueError(f"flip is a probability, got {self.flip}")
+        if self.focal < 0.75:
+            # Below this, a tilted garment's far corner can swing behind the camera.
+            raise ValueError(f"focal must be >= 0.75 (garment lengths), got {self.focal}")
+
+    @classmethod
+    def identity(cls, scale: float = 0.5) -> "TransformConfig":
+        """No randomness: a fixed scale, everything else off (galleries vary one setting at a time)."""
+        return cls(scale=(scale, scale), rotation=(0, 0), flip=0.0, tilt_x=(0, 0), tilt_y=(0, 0),
+                   brightness=(0, 0), contrast=(1, 1))
+
+
+BLENDS = ("hard", "gaussian", "poisson")
+MODES = ("scene", "classification")
+
+
+@dataclass(frozen=True)
+class ComposeConfig(_Config):
+    """One synthetic dataset: what goes into each image and how it is written."""
+
+    mode: str = "scene"               # "scene": 1..K garments + COCO/YOLO/masks; "classification"
+    size: int = 512                   # output side (square), pixels
+    channels: int = 3                 # 1 = grayscale output (classification at the GAN's size)
+    objects: tuple[int, int] = (1, 3) # garments per scene, inclusive range
+    blend: str = "gaussian"           # "hard", "gaussian" (feathered alpha), "poisson" (seamless)
+    feather: float = 2.0              # Gaussian sigma of the feathered alpha, pixels at output size
+    max_occlusion: float = 0.3        # a garment may hide at most this share of an earlier one
+    max_truncation: float = 0.25      # ... and lose at most this share of itself past the border
+    placement_tries: int = 12         # draws per garment before it is dropped from the scene
+    image_format: str = "jpg"         # scene images: "jpg" (quality 95) or "png"
+    segmentation: str = "rle"         # COCO segmentation: "rle" (compressed) or "polygon"
+    backgrounds: str | None = None    # folder of background images; None: procedural
+    procedural_pool: int = 48         # distinct procedural backgrounds (recoloured per image)
+    source_size: int = 320            # cut-outs are stored with this longer side (scene mode)
+    transform: TransformConfig = field(default_factory=TransformConfig)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.blend not in BLENDS:
+            raise ValueError(f"blend must be one of {BLENDS}, got {self.blend!r}")
+        if not 8 <= self.size <= 4096:
+            raise ValueError(f"size must be in [8, 4096], got {self.size}")
+        if self.channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3, got {self.channels}")
+        objects = tuple(int(v) for v in self.objects)
+        if len(objects) != 2 or not 1 <= objects[0] <= objects[1] <= 50:
+            raise ValueError(f"objects must be (low, high) with 1 <= low <= high <= 50, got {objects}")
+        object.__setattr__(self, "objects", objects)
+        if not 0 <= self.max_occlusion <= 1 or not 0 <= self.max_truncation < 1:
+            raise ValueError("max_occlusion must be in [0, 1] and max_truncation in [0, 1)")
+        if self.image_format not in ("jpg", "png"):
+            raise ValueError(f"image_format must be 'jpg' or 'png', got {self.image_format!r}")
+        if self.segmentation not in ("rle", "polygon"):
+            raise ValueError(f"segmentation must be 'rle' or 'polygon', got {self.segmentation!r}")
+        if isinstance(self.transform, dict):
+            object.__setattr__(self, "transform", TransformConfig.from_dict(self.transform))
+
+    @classmethod
+    def for_classification(cls, size: int = 28, channels: int = 1, **changes) -> "ComposeConfig":
+        """One garment per image at the GAN's size; it fills most of the frame, never truncated."""
+        t = TransformConfig(scale=(0.75, 0.95), rotation=(-12, 12), tilt_x=(-20, 20),
+                            tilt_y=(-20, 20))
+        base = dict(mode="classification", size=size, channels=channels, objects=(1, 1),
+                    max_truncation=0.0, transform=t, image_format="png")
+        base.update(changes)
+        return cls(**base)
