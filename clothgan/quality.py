@@ -1,0 +1,124 @@
+"""Networks of the `quality` preset: techniques established for GANs trained on small datasets.
+
+Generator: class-conditional batch normalisation (each class owns its BN gain and bias) in
+upsample-conv blocks. Discriminator: spectrally normalised convolutions and a projection head
+(score = w.h + embed(y).h), which conditions on the class far more sharply than concatenating
+a label plane. Both take and return the same tensors as the `seed` networks (clothgan.runs).
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+
+def _levels(size: int) -> tuple[int, int]:
+    """(base, upsamplings): the smallest base >= 4 with base * 2**k == size (28 -> 7, 2; 64 -> 4, 4)."""
+    k = 0
+    while size % (2 ** (k + 1)) == 0 and size // 2 ** (k + 1) >= 4:
+        k += 1
+    if k == 0:
+        raise ValueError(f"image_size {size} cannot be reached by 2x upsamplings from >= 4 pixels")
+    return size // 2 ** k, k
+
+
+@keras.saving.register_keras_serializable(package="clothgan")
+class ConditionalBatchNorm(layers.Layer):
+    """Batch normalisation without its own affine, followed by a per-class gain and bias."""
+
+    def __init__(self, num_classes: int, momentum: float = 0.9, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.momentum = momentum
+        self.bn = layers.BatchNormalization(center=False, scale=False, momentum=momentum,
+                                            dtype=self.dtype_policy, name="bn")
+
+    def build(self, input_shape):
+        x_shape, _ = input_shape
+        c = x_shape[-1]
+        self.bn.build(x_shape)
+        self.gamma = self.add_weight(name="gamma", shape=(self.num_classes, c), initializer="ones")
+        self.beta = self.add_weight(name="beta", shape=(self.num_classes, c), initializer="zeros")
+
+    def call(self, inputs, training=None):
+        x, label = inputs
+        x = self.bn(x, training=training)
+        label = ops.cast(label, "int32")
+        g = ops.cast(ops.take(self.gamma, label, axis=0), x.dtype)[:, None, None, :]
+        b = ops.cast(ops.take(self.beta, label, axis=0), x.dtype)[:, None, None, :]
+        return x * g + b
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes, "momentum": self.momentum}
+
+
+@keras.saving.register_keras_serializable(package="clothgan")
+class ProjectionHead(layers.Layer):
+    """Class projection term of a projection discriminator: sum(embed(y) * h), spectrally normalised."""
+
+    def __init__(self, num_classes: int, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+
+    def build(self, input_shape):
+        h_shape, _ = input_shape
+        self.embedding = self.add_weight(name="embedding", shape=(self.num_classes, h_shape[-1]),
+                                         initializer="glorot_uniform")
+
+    def call(self, inputs):
+        h, label = inputs
+        e = ops.cast(ops.take(self.embedding, ops.cast(label, "int32"), axis=0), h.dtype)
+        return ops.sum(e * h, axis=-1, keepdims=True)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], 1)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes}
+
+
+def _sn(layer):
+    return layers.SpectralNormalization(layer, power_iterations=1, name=f"sn_{layer.name}")
+
+
+def build_quality_generator(cfg, dtype=None) -> keras.Model:
+    """Noise + class -> image: Dense to a base map, then [upsample, conv3x3, CBN, ReLU] blocks."""
+    base, k = _levels(cfg.image_size)
+    width = [cfg.g_filters * 2 ** max(0, k - 1 - i) for i in range(k + 1)]   # e.g. 256, 128, 64
+    noise = keras.Input((cfg.latent_dim,), name="noise")
+    label = keras.Input((), dtype="int32", name="label")
+    x = layers.Dense(base * base * width[0], name="noise_dense", dtype=dtype)(noise)
+    x = layers.Reshape((base, base, width[0]), name="noise_map", dtype=dtype)(x)
+    x = ConditionalBatchNorm(cfg.num_classes, name="cbn0", dtype=dtype)([x, label])
+    x = layers.ReLU(name="relu0", dtype=dtype)(x)
+    for i in range(1, k + 1):
+        x = layers.UpSampling2D(2, name=f"up{i}", dtype=dtype)(x)
+        x = layers.Conv2D(width[i], 3, padding="same", use_bias=False, name=f"conv{i}", dtype=dtype)(x)
+        x = ConditionalBatchNorm(cfg.num_classes, name=f"cbn{i}", dtype=dtype)([x, label])
+        x = layers.ReLU(name=f"relu{i}", dtype=dtype)(x)
+    out = layers.Conv2D(cfg.channels, 3, padding="same", activation="tanh", name="to_image",
+                        dtype="float32")(x)
+    return keras.Model([noise, label], out, name="generator")
+
+
+def build_quality_discriminator(cfg, dtype=None) -> keras.Model:
+    """Image + class -> realness logit (unbounded): SN conv blocks, sum pooling, projection."""
+    _, k = _levels(cfg.image_size)
+    image = keras.Input((cfg.image_size, cfg.image_size, cfg.channels), name="image")
+    label = keras.Input((), dtype="int32", name="label")
+    x = image
+    for i in range(k + 1):
+        filters = cfg.d_filters * 2 ** min(i, 2) // 2          # e.g. 64, 128, 256
+        x = _sn(layers.Conv2D(filters, 3, padding="same", name=f"conv{i}a", dtype=dtype))(x)
+        x = layers.LeakyReLU(cfg.leaky_slope, name=f"leaky{i}a", dtype=dtype)(x)
+        if i < k:   # the last block keeps its resolution
+            x = _sn(layers.Conv2D(filters, 4, strides=2, padding="same", name=f"down{i}",
+                                  dtype=dtype))(x)
+            x = layers.LeakyReLU(cfg.leaky_slope, name=f"leaky{i}b", dtype=dtype)(x)
+    h = layers.GlobalAveragePooling2D(name="pool", dtype="float32")(x)
+    unconditional = _sn(layers.Dense(1, name="score", dtype="float32"))(h)
+    projection = ProjectionHead(cfg.num_classes, name="projection", dtype="float32")([h, label])
+    out = layers.Add(name="logit", dtype="float32")([unconditional, projection])
+    return keras.Model([image, label], out, name="discriminator")
