@@ -8,6 +8,7 @@ a second.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import sys
@@ -83,7 +84,7 @@ def _foreground_extractor():
     extractor never reuses stale arrays.
     """
     try:
-        from . import cutpaste
+        cutpaste = importlib.import_module(f"{__package__}.cutpaste")
     except ImportError as exc:
         raise ClothganError("DataConfig(foreground=True) needs clothgan.cutpaste (garment "
                             "extraction), which this version does not have; use "
@@ -99,7 +100,7 @@ def _foreground_extractor():
 def _foreground_fingerprint(cfg: DataConfig) -> str:
     if not cfg.foreground:
         return ""
-    from . import cutpaste
+    cutpaste = importlib.import_module(f"{__package__}.cutpaste")
     return str(getattr(cutpaste, "FOREGROUND_VERSION", "unversioned"))
 
 
