@@ -493,10 +493,11 @@ class PrepareReport:
 
 
 def prepare_report(cfg: DataConfig, workers: int | None = None, *, progress: bool = True,
-                   backend: str = "auto") -> tuple[Arrays, PrepareReport]:
+                   backend: str = "auto", inventory: Inventory | None = None
+                   ) -> tuple[Arrays, PrepareReport]:
     """prepare() plus the summary of what was loaded, skipped and left out (timed)."""
     t0 = time.perf_counter()
-    inv = scan(cfg)
+    inv = inventory or scan(cfg)
     arrays = prepare(cfg, inv, workers, progress=progress, backend=backend)
     loaded = set(arrays.paths)
     counts = {s: dict(sorted(Counter(r.label for r in inv.records

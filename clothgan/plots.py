@@ -1,0 +1,181 @@
+"""Every plot of the course, in one place.
+
+Conventions (keep them when adding functions): each function takes `ax=` (one panel) or `fig=`
+(several panels), creates what is missing, and returns the matplotlib Figure; images are float
+arrays in [-1, 1] (N, H, W, C) unless a docstring says otherwise. Grouped by notebook.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+SPLIT_COLORS = {"train": "#4c72b0", "val": "#dd8452", "test": "#55a868"}
+
+
+def _ax(ax, figsize=(7, 4)):
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax.figure, ax
+
+
+def _fig(fig, figsize):
+    return fig if fig is not None else plt.figure(figsize=figsize, layout="constrained")
+
+
+def to_display(img: np.ndarray) -> np.ndarray:
+    """One image in [-1, 1] (H, W, C) or uint8 (H, W[, C]) -> what imshow wants, in [0, 1]."""
+    a = np.asarray(img)
+    a = a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else (a.astype(np.float32) + 1) / 2
+    a = np.clip(np.nan_to_num(a, nan=0.5), 0, 1)
+    return a[..., 0] if a.ndim == 3 and a.shape[-1] == 1 else a
+
+
+def show_image(ax, img: np.ndarray, title: str | None = None) -> None:
+    """Draw one image on `ax` without axes (grey colour map for one channel)."""
+    d = to_display(img)
+    ax.imshow(d, cmap="gray" if d.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([]), ax.set_yticks([])
+    for s in ax.spines.values():
+        s.set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=8)
+
+
+def image_grid(rows: Sequence[Sequence[np.ndarray]], row_labels: Sequence[str] | None = None,
+               col_titles: Sequence[str] | None = None, fig=None, cell: float = 1.1):
+    """A grid of images: `rows[i][j]` in row i, column j; ragged rows leave blanks."""
+    n_rows, n_cols = len(rows), max((len(r) for r in rows), default=1)
+    fig = _fig(fig, (cell * n_cols + (1.2 if row_labels else 0), cell * n_rows + 0.3))
+    axes = np.atleast_2d(fig.subplots(n_rows, n_cols, squeeze=False))
+    for i, row in enumerate(rows):
+        for j in range(n_cols):
+            ax = axes[i, j]
+            if j < len(row):
+                show_image(ax, row[j], col_titles[j] if col_titles and i == 0 else None)
+            else:
+                ax.axis("off")
+        if row_labels:
+            axes[i, 0].set_ylabel(row_labels[i], rotation=0, ha="right", va="center", fontsize=9)
+    return fig
+
+
+# ----------------------------------------------------------------------------- 01 data exploration
+
+def class_balance(counts: Mapping[str, Mapping[str, int]], ax=None,
+                  title: str = "Images per class and split"):
+    """Horizontal bars per class, stacked by split: `counts` is {split: {class: n}}."""
+    fig, ax = _ax(ax, (7, 4))
+    classes = sorted({c for per in counts.values() for c in per},
+                     key=lambda c: sum(per.get(c, 0) for per in counts.values()))
+    left = np.zeros(len(classes))
+    for split, per in counts.items():
+        vals = np.array([per.get(c, 0) for c in classes], float)
+        ax.barh(classes, vals, left=left, label=split, color=SPLIT_COLORS.get(split))
+        left += vals
+    for i, total in enumerate(left):
+        ax.text(total, i, f" {int(total)}", va="center", fontsize=8)
+    ax.set_xlabel("images")
+    ax.set_title(title)
+    ax.legend(loc="lower right", frameon=False)
+    ax.margins(x=0.12)
+    return fig
+
+
+def label_counts(kept: Mapping[str, int], excluded: Mapping[str, int], ax=None,
+                 title: str = "Every label in the CSV: kept (the ten classes) and left out"):
+    """All labels by count, the kept classes and the excluded labels in two colours."""
+    fig, ax = _ax(ax, (8, 4))
+    items = sorted([(k, v, True) for k, v in kept.items()]
+                   + [(k, v, False) for k, v in excluded.items()], key=lambda t: -t[1])
+    ax.bar([k for k, _, _ in items], [v for _, v, _ in items],
+           color=["#4c72b0" if keep else "#bbbbbb" for _, _, keep in items])
+    ax.tick_params(axis="x", rotation=60, labelsize=8)
+    ax.set_ylabel("images")
+    ax.set_title(title)
+    from matplotlib.patches import Patch
+    ax.legend(handles=[Patch(color="#4c72b0", label="kept"), Patch(color="#bbbbbb", label="excluded")],
+              frameon=False)
+    return fig
+
+
+def class_samples(samples: Mapping[str, np.ndarray], fig=None, cell: float = 1.0):
+    """One row of images per class: `samples` is {class: (n, H, W, C) images}."""
+    return image_grid(list(samples.values()), row_labels=list(samples), fig=fig, cell=cell)
+
+
+def image_sizes(sizes: np.ndarray, fig=None):
+    """Photo sizes (N, 2 = width, height): a width x height scatter and the aspect ratios."""
+    fig = _fig(fig, (10, 3.6))
+    ax1, ax2 = fig.subplots(1, 2)
+    sizes = np.asarray(sizes)
+    sizes = sizes[(sizes > 0).all(axis=1)]
+    uniq, n = np.unique(sizes, axis=0, return_counts=True)
+    ax1.scatter(uniq[:, 0], uniq[:, 1], s=10 + 200 * n / n.max(), alpha=0.6)
+    ax1.set_xlabel("width (px)"), ax1.set_ylabel("height (px)")
+    ax1.set_title(f"{len(sizes)} photos, {len(uniq)} distinct sizes (dot area = count)")
+    aspect = sizes[:, 0] / sizes[:, 1]
+    ax2.hist(aspect, bins=40, color="#4c72b0")
+    ax2.axvline(1.0, color="k", ls="--", lw=1)
+    ax2.text(1.0, ax2.get_ylim()[1] * 0.9, " 28x28 target", fontsize=8)
+    ax2.set_xlabel("aspect ratio (width / height)"), ax2.set_ylabel("photos")
+    ax2.set_title("Squashing to a square distorts every photo off the dashed line")
+    return fig
+
+
+def backgrounds(stats, fig=None, plain_std: float = 12.0):
+    """Three histograms of explore.BackgroundStats: border brightness, border variation,
+    and the share of the frame the garment covers."""
+    fig = _fig(fig, (12, 3.4))
+    axes = fig.subplots(1, 3)
+    panels = [(stats.border_mean, "border brightness (0 = black, 255 = white)", None),
+              (stats.border_std, "border variation (std of grey levels)", plain_std),
+              (stats.foreground_share * 100, "frame unlike the border colour (%)", None)]
+    for ax, (vals, label, line) in zip(axes, panels):
+        vals = vals[np.isfinite(vals)]
+        ax.hist(vals, bins=40, color="#4c72b0")
+        ax.set_xlabel(label, fontsize=9)
+        if line is not None:
+            ax.axvline(line, color="k", ls="--", lw=1)
+            ax.text(line, ax.get_ylim()[1] * 0.9, " plain", fontsize=8)
+    axes[0].set_ylabel("photos")
+    fig.suptitle(f"Backgrounds of {len(stats.paths)} photos: "
+                 f"{stats.plain_share(plain_std):.0%} have a plain border")
+    return fig
+
+
+# ----------------------------------------------------------------------------- 02 preprocessing
+
+def side_by_side(rows: Mapping[str, Sequence[np.ndarray]], fig=None, cell: float = 1.3,
+                 col_titles: Sequence[str] | None = None):
+    """The same photos through different pipelines: {row name: images}, one column per photo."""
+    return image_grid(list(rows.values()), row_labels=list(rows), col_titles=col_titles,
+                      fig=fig, cell=cell)
+
+
+def pixel_histograms(named: Mapping[str, np.ndarray], ax=None, bins: int = 64,
+                     title: str = "Pixel values"):
+    """Overlaid histograms of pixel values in [-1, 1] (uint8 arrays are rescaled first).
+
+    Pixels of exactly +1 (white padding) are counted in the legend, not drawn: their spike
+    would flatten every other bin.
+    """
+    fig, ax = _ax(ax, (7, 3.5))
+    for name, a in named.items():
+        a = np.asarray(a)
+        v = (a.astype(np.float32) / 127.5 - 1 if a.dtype == np.uint8 else a.astype(np.float32)).ravel()
+        white = float(np.mean(v >= 1.0))
+        ax.hist(v[v < 1.0], bins=bins, range=(-1, 1), histtype="step", lw=1.5,
+                weights=np.full(int(np.sum(v < 1.0)), 1.0 / max(v.size, 1)),
+                label=f"{name}: mean {v.mean():+.2f}, std {v.std():.2f}, {white:.0%} pure white")
+    ax.set_xlabel("pixel value (-1 black, +1 white)"), ax.set_ylabel("share of pixels")
+    ax.set_ylim(top=ax.get_ylim()[1] * 1.3)       # room for the legend above the curves
+    ax.set_title(title)
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    return fig
+
+
+def class_means(means: np.ndarray, class_names: Sequence[str], fig=None, cell: float = 1.2):
+    """The average image of each class in one row (explore.class_means)."""
+    return image_grid([list(means)], col_titles=list(class_names), fig=fig, cell=cell)
