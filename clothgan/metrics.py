@@ -1,0 +1,575 @@
+"""Judging synthetic images against real held-out ones; every number comes with its reference.
+
+- FID and KID in the feature space of a small classifier trained on the real training split
+  (`clothgan.classifier`), next to the same distance between two real held-out sets;
+- class consistency: share of synthetic images the classifier assigns to their intended class,
+  next to its accuracy on real held-out images;
+- train-on-synthetic, test-on-real accuracy (Classification Accuracy Score), next to the same
+  classifier trained on real images;
+- augmentation gain: real + synthetic training against real alone, on the same real test set;
+- memorisation: distance from each synthetic image to its nearest training image, with a
+  threshold set by how close real held-out images come to the training set.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .classifier import (ClassifierConfig, JudgeInfo, balanced_accuracy, domain_classifier,
+                         feature_model, predict_proba, train_classifier)
+from .config import CLASSES, DataConfig
+from .errors import ClothganError
+
+ENV_INCEPTION = "CLOTHGAN_INCEPTION_WEIGHTS"
+INCEPTION_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
+
+
+# -- distances between feature sets ------------------------------------------------------------
+
+def feature_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance (float64) of features (N, D)."""
+    f = np.asarray(features, np.float64)
+    if f.ndim != 2 or len(f) < 2:
+        raise ValueError(f"need at least 2 feature rows (N, D), got shape {f.shape}")
+    return f.mean(0), np.cov(f, rowvar=False)
+
+
+def _psd_sqrt(a: np.ndarray) -> np.ndarray:
+    w, v = np.linalg.eigh((a + a.T) / 2)
+    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+
+def frechet_distance(mu1: np.ndarray, cov1: np.ndarray, mu2: np.ndarray, cov2: np.ndarray) -> float:
+    """Fréchet distance between Gaussians: |mu1-mu2|^2 + tr(C1 + C2 - 2 (C1 C2)^1/2).
+
+    tr (C1 C2)^1/2 equals tr (s C2 s)^1/2 with s = C1^1/2, a symmetric PSD matrix whose
+    eigenvalues are stable to compute: no complex parts to discard.
+    """
+    s = _psd_sqrt(cov1)
+    inner = np.linalg.eigvalsh(s @ cov2 @ s)
+    tr_sqrt = float(np.sum(np.sqrt(np.clip(inner, 0, None))))
+    d = float(np.sum((mu1 - mu2) ** 2) + np.trace(cov1) + np.trace(cov2) - 2 * tr_sqrt)
+    return max(d, 0.0)
+
+
+def fid(features_a: np.ndarray, features_b: np.ndarray) -> float:
+    """Fréchet distance between two feature sets (biased upwards for small N; compare equal N)."""
+    return frechet_distance(*feature_stats(features_a), *feature_stats(features_b))
+
+
+def _poly_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a @ b.T / a.shape[1] + 1.0) ** 3
+
+
+def mmd2_unbiased(a: np.ndarray, b: np.ndarray) -> float:
+    """Unbiased squared MMD with the cubic polynomial kernel (the KID estimator)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    m, n = len(a), len(b)
+    kaa, kbb, kab = _poly_kernel(a, a), _poly_kernel(b, b), _poly_kernel(a, b)
+    return float((kaa.sum() - np.trace(kaa)) / (m * (m - 1)) + (kbb.sum() - np.trace(kbb)) / (n * (n - 1))
+                 - 2 * kab.mean())
+
+
+def kid(features_a: np.ndarray, features_b: np.ndarray, subset_size: int = 100, subsets: int = 50,
+        seed: int = 0) -> tuple[float, float]:
+    """Kernel Inception Distance in the given feature space: mean and std over random subsets.
+
+    Unbiased: for two samples of one distribution its expectation is 0 (single values can be
+    slightly negative).
+    """
+    n = min(len(features_a), len(features_b), subset_size)
+    if n < 2:
+        raise ValueError("KID needs at least 2 samples in each set")
+    rng = np.random.default_rng(seed)
+    vals = [mmd2_unbiased(features_a[rng.choice(len(features_a), n, replace=False)],
+                          features_b[rng.choice(len(features_b), n, replace=False)])
+            for _ in range(subsets)]
+    return float(np.mean(vals)), float(np.std(vals))
+
+
+# -- nearest neighbours and memorisation ------------------------------------------------------
+
+def nearest_neighbours(queries: np.ndarray, refs: np.ndarray, chunk: int = 2048
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Index and RMS distance (per value) of each query's nearest reference row."""
+    q = np.asarray(queries, np.float32).reshape(len(queries), -1)
+    r = np.asarray(refs, np.float32).reshape(len(refs), -1)
+    rn = np.einsum("ij,ij->i", r, r)
+    idx, dist = np.empty(len(q), np.int64), np.empty(len(q), np.float64)
+    for s in range(0, len(q), chunk):
+        qc = q[s:s + chunk]
+        d2 = np.einsum("ij,ij->i", qc, qc)[:, None] + rn[None, :] - 2.0 * qc @ r.T
+        j = d2.argmin(1)
+        idx[s:s + chunk] = j
+        # The expansion above loses precision near 0; the winners' distances are recomputed exactly.
+        diff = qc.astype(np.float64) - r[j]
+        dist[s:s + chunk] = np.sqrt(np.einsum("ij,ij->i", diff, diff) / q.shape[1])
+    return idx, dist
+
+
+@dataclass
+class Memorisation:
+    """Nearest training image of each synthetic image, against real held-out images' distances.
+
+    threshold: the `quantile` of real held-out images' nearest-training distances, so by
+    construction about `quantile` of real unseen photos fall under it (share_real). A generator
+    that copies training images puts far more of its samples under it (share_synthetic).
+    """
+
+    space: str
+    quantile: float
+    threshold: float
+    share_synthetic: float
+    share_real: float
+    median_synthetic: float
+    median_real: float
+    closest: list[dict]                      # [{"file", "train_path", "distance"}], closest first
+    pairs: np.ndarray | None = field(default=None, repr=False)   # (k, 2, H, W, C) in [-1, 1]
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "pairs"}
+
+
+def memorisation_check(synthetic: np.ndarray, train: np.ndarray, heldout: np.ndarray,
+                       quantile: float = 0.01, top: int = 8, files: Sequence[str] | None = None,
+                       train_paths: Sequence[str] | None = None, space: str = "pixel",
+                       synthetic_images: np.ndarray | None = None,
+                       train_images: np.ndarray | None = None) -> Memorisation:
+    """Memorisation check in the space of the given arrays (pixels, or classifier features).
+
+    `synthetic_images` / `train_images` (pixels) fill the closest-pairs grid when the distances
+    are measured in another space.
+    """
+    if not 0 < quantile < 1:
+        raise ValueError(f"quantile must be in (0, 1), got {quantile}")
+    si, sd = nearest_neighbours(synthetic, train)
+    _, rd = nearest_neighbours(heldout, train)
+    threshold = float(np.quantile(rd, quantile))
+    order = np.argsort(sd)[:top]
+    syn_px = synthetic if synthetic_images is None else synthetic_images
+    tr_px = train if train_images is None else train_images
+    closest = [{"file": files[i] if files is not None else int(i),
+                "train_path": train_paths[si[i]] if train_paths is not None else int(si[i]),
+                "distance": float(sd[i])} for i in order]
+    pairs = None
+    if syn_px is not None and np.ndim(syn_px) == 4:
+        pairs = np.stack([np.stack([syn_px[i], tr_px[si[i]]]) for i in order]) if len(order) else None
+    return Memorisation(space=space, quantile=quantile, threshold=threshold,
+                        share_synthetic=float(np.mean(sd <= threshold)),
+                        share_real=float(np.mean(rd <= threshold)),
+                        median_synthetic=float(np.median(sd)), median_real=float(np.median(rd)),
+                        closest=closest, pairs=pairs)
+
+
+# -- reading an image folder ------------------------------------------------------------------
+
+@dataclass
+class ImageSet:
+    """Images of a DIR/<class>/*.png folder: x (N, H, W, C) in [-1, 1], labels, relative files."""
+
+    root: Path
+    x: np.ndarray
+    y: np.ndarray
+    files: list[str]
+    class_names: tuple[str, ...]
+
+    def counts(self) -> dict[str, int]:
+        c = np.bincount(self.y, minlength=len(self.class_names))
+        return {n: int(k) for n, k in zip(self.class_names, c) if k}
+
+
+def load_image_folder(root: str | os.PathLike, class_names: Sequence[str] = CLASSES,
+                      max_per_class: int | None = None) -> ImageSet:
+    """Read DIR/<class>/<file> images (size and channels from the files; all must agree)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from PIL import Image
+
+    from .data import IMAGE_SUFFIXES, normalize_label
+
+    root = Path(root)
+    if not root.is_dir():
+        raise ClothganError(f"{root}: no such folder; pass the DIR written by `clothgan generate` "
+                            "or `clothgan compose --mode classification`")
+    names = tuple(class_names)
+    files, labels = [], []
+    for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        label = normalize_label(d.name)
+        if label not in names:
+            raise ClothganError(f"{d}: folder name is not a class ({', '.join(names)}); "
+                                "rename or remove it")
+        imgs = sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
+                      and not p.name.startswith("."))[:max_per_class]
+        files += imgs
+        labels += [names.index(label)] * len(imgs)
+    if not files:
+        raise ClothganError(f"{root}: no images found; expected {root}/<class>/<name>.png "
+                            f"with class folders named {', '.join(names)}")
+
+    def read(p: Path) -> np.ndarray:
+        try:
+            with Image.open(p) as img:
+                mode = "L" if img.mode in ("L", "LA", "I;16", "I", "1") else "RGB"
+                return np.asarray(img.convert(mode))
+        except OSError as exc:
+            raise ClothganError(f"{p}: unreadable image ({exc}); delete or replace it") from None
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        arrays = list(pool.map(read, files))
+    shape = arrays[0].shape
+    for p, a in zip(files, arrays):
+        if a.shape != shape:
+            raise ClothganError(f"{p}: {a.shape[1]}x{a.shape[0]} image with {a.shape[2:] or 1} "
+                                f"channels differs from {files[0]} ({shape}); all images must "
+                                "share one size and colour mode")
+    if shape[0] != shape[1]:
+        raise ClothganError(f"{files[0]}: images must be square, got {shape[1]}x{shape[0]}")
+    x = np.stack(arrays).astype(np.float32) / 127.5 - 1.0
+    if x.ndim == 3:
+        x = x[..., None]
+    return ImageSet(root, x, np.array(labels, np.int32),
+                    [str(p.relative_to(root)) for p in files], names)
+
+
+# -- the evaluation ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """What `evaluate` measures and with which classifier.
+
+    data: the real data to compare with; None takes the generating run's data config (from
+    DIR/dataset.json) or the defaults. Image size and channels always come from the images.
+    """
+
+    data: DataConfig | None = None
+    classifier: ClassifierConfig = ClassifierConfig()
+    kid_subset_size: int = 100
+    kid_subsets: int = 50
+    memorisation_quantile: float = 0.01
+    memorisation_space: str = "pixel"        # "pixel" or "features"
+    cas: bool = True                         # train-on-synthetic, test-on-real
+    augmentation: bool = True                # real + synthetic vs real alone
+    memorisation: bool = True
+    inception: bool | None = False           # True: required; None: when weights are present
+    max_per_class: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.memorisation_space not in ("pixel", "features"):
+            raise ValueError("memorisation_space must be 'pixel' or 'features'")
+
+    @classmethod
+    def quick(cls, **changes) -> "EvalConfig":
+        """Classifiers trained for 2 epochs, 10 KID subsets: rough numbers in seconds (CI, smoke runs).
+
+        Notebooks 08 and 09 both use it in fast mode, so they share one cached judge.
+        """
+        return cls(**{"classifier": ClassifierConfig(epochs=2), "kid_subsets": 10, **changes})
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One number and the reference it must be read against."""
+
+    metric: str
+    value: float
+    reference: float
+    reference_is: str
+    better: str          # "lower" or "higher"
+    meaning: str
+
+
+@dataclass
+class EvaluationResult:
+    """Everything `evaluate` measured (to_dict() is JSON-ready; report() is the printed table)."""
+
+    images: str
+    n_images: int
+    counts: dict[str, int]
+    image_size: int
+    channels: int
+    data: dict
+    judge: JudgeInfo
+    n_fid: int
+    fid: float
+    fid_reference: float
+    kid: float
+    kid_std: float
+    kid_reference: float
+    kid_reference_std: float
+    class_consistency: float
+    real_accuracy: float
+    per_class_consistency: dict[str, float]
+    per_class_real_accuracy: dict[str, float]
+    cas_accuracy: float | None = None
+    cas_balanced: float | None = None
+    real_trained_accuracy: float | None = None
+    real_trained_balanced: float | None = None
+    augmented_accuracy: float | None = None
+    augmented_balanced: float | None = None
+    real_full_accuracy: float | None = None
+    memorisation: Memorisation | None = None
+    inception_fid: float | None = None
+    inception_fid_reference: float | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def comparisons(self) -> list[Comparison]:
+        n = self.n_fid
+        rows = [
+            Comparison("FID (judge features)", self.fid, self.fid_reference,
+                       f"real val vs real test, {n} images each, same class mix", "lower",
+                       "distance between synthetic and real feature statistics"),
+            Comparison("KID x 1000 (judge features)", 1000 * self.kid, 1000 * self.kid_reference,
+                       "real val vs real test, same subsets", "lower",
+                       "unbiased kernel distance; about 0 for a perfect generator"),
+            Comparison("class consistency", self.class_consistency, self.real_accuracy,
+                       f"judge accuracy on real test images (n={self.judge.n_test})", "higher",
+                       "synthetic images classified as their intended class"),
+        ]
+        if self.cas_accuracy is not None:
+            rows.append(Comparison("train on synthetic, test on real", self.cas_accuracy,
+                                   self.real_trained_accuracy, "same classifier trained on real train",
+                                   "higher", "accuracy on real test images (CAS)"))
+        if self.augmented_accuracy is not None:
+            rows.append(Comparison("train on real + synthetic", self.augmented_accuracy,
+                                   self.real_full_accuracy, "trained on real train alone", "higher",
+                                   "accuracy on real test images (augmentation gain)"))
+        if self.memorisation is not None:
+            m = self.memorisation
+            rows.append(Comparison(f"near-copies of training images ({m.space})", m.share_synthetic,
+                                   m.share_real, f"real held-out images under the same threshold",
+                                   "lower", f"share closer than {m.threshold:.3f} (RMS) to a training image"))
+        if self.inception_fid is not None:
+            rows.append(Comparison("FID (Inception-v3)", self.inception_fid,
+                                   self.inception_fid_reference, "real val vs real test", "lower",
+                                   "ImageNet features; unreliable for 28x28 grayscale"))
+        return rows
+
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["judge"] = asdict(self.judge)
+        d["memorisation"] = self.memorisation.to_dict() if self.memorisation else None
+        d["comparisons"] = [asdict(c) for c in self.comparisons()]
+        return json.loads(json.dumps(d, default=_json_default))
+
+    def report(self) -> str:
+        return render_report(self)
+
+
+def _json_default(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(type(o).__name__)
+
+
+def _fmt(v: float | None) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "-"
+    return f"{v:.3f}" if abs(v) < 100 else f"{v:.1f}"
+
+
+def render_report(result: EvaluationResult) -> str:
+    """The evaluation as a plain-text table: every number beside its reference."""
+    j = result.judge
+    lines = [
+        f"clothgan evaluation of {result.images}",
+        f"  {result.n_images} images, {len(result.counts)} classes, "
+        f"{result.image_size}x{result.image_size}x{result.channels}; real data: {result.data.get('dataset')}",
+        f"  judge classifier: trained on {j.n_train} real train images, accuracy {j.test_accuracy:.3f} "
+        f"on {j.n_test} real test images ({'cached' if j.cached else f'trained in {j.train_seconds:.0f} s'})",
+        "",
+    ]
+    rows = [("metric", "synthetic", "reference", "better", "reference is")]
+    rows += [(c.metric, _fmt(c.value), _fmt(c.reference), c.better, c.reference_is)
+             for c in result.comparisons()]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for k, r in enumerate(rows):
+        lines.append("  " + "  ".join(r[i].ljust(widths[i]) if i == 0 else r[i].rjust(widths[i])
+                                      for i in range(4)) + "  " + r[4])
+        if k == 0:
+            lines.append("  " + "-" * (sum(widths) + 8 + max(len(x[4]) for x in rows)))
+    lines.append("")
+    lines.append("  per class: consistency (synthetic) / judge accuracy (real test)")
+    for name in result.per_class_consistency:
+        lines.append(f"    {name:<11} {_fmt(result.per_class_consistency[name])} / "
+                     f"{_fmt(result.per_class_real_accuracy.get(name))}")
+    return "\n".join(lines)
+
+
+def _match_class_counts(y_a: np.ndarray, y_b: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Index subsets of a and b with equal per-class counts (min of the two, per class)."""
+    ia, ib = [], []
+    for c in np.intersect1d(np.unique(y_a), np.unique(y_b)):
+        a, b = np.flatnonzero(y_a == c), np.flatnonzero(y_b == c)
+        k = min(len(a), len(b))
+        ia.append(rng.choice(a, k, replace=False))
+        ib.append(rng.choice(b, k, replace=False))
+    return np.concatenate(ia), np.concatenate(ib)
+
+
+def inception_weights() -> Path | None:
+    """Local Inception-v3 (no top) weights: $CLOTHGAN_INCEPTION_WEIGHTS or Keras' cache. Never downloads."""
+    env = os.environ.get(ENV_INCEPTION)
+    candidates = [Path(env).expanduser()] if env else []
+    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+    candidates.append(keras_home / "models" / INCEPTION_FILE)
+    return next((p for p in candidates if p.is_file()), None)
+
+
+def inception_features(x: np.ndarray, weights: str | os.PathLike | None, batch_size: int = 64) -> np.ndarray:
+    """2048-d pooled Inception-v3 features of images in [-1, 1] (resized to 299, grey -> RGB)."""
+    import keras
+    import tensorflow as tf
+
+    model = keras.applications.InceptionV3(include_top=False, pooling="avg",
+                                           weights=str(weights) if weights else None,
+                                           input_shape=(299, 299, 3))
+    out = []
+    for s in range(0, len(x), batch_size):
+        b = tf.image.resize(x[s:s + batch_size], (299, 299), method="bilinear")
+        if b.shape[-1] == 1:
+            b = tf.repeat(b, 3, axis=-1)
+        out.append(np.asarray(model(b, training=False)))
+    return np.concatenate(out)
+
+
+def _data_config_for(images: ImageSet, cfg: EvalConfig) -> DataConfig:
+    data = cfg.data
+    if data is None:
+        data = DataConfig()
+        info = images.root / "dataset.json"
+        if info.is_file():
+            run_data = (json.loads(info.read_text()).get("run_config") or {}).get("data")
+            if isinstance(run_data, dict):
+                data = DataConfig.from_dict(run_data)
+    return data.replace(image_size=int(images.x.shape[1]), channels=int(images.x.shape[3]))
+
+
+def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(),
+             progress: bool = True, real=None) -> EvaluationResult:
+    """Score a labelled synthetic image folder against the real data (see the module docstring).
+
+    `real` may pass already loaded real splits {"train", "val", "test"} (Arrays) for cfg.data.
+    """
+    from tqdm.auto import tqdm
+
+    from .preprocess import load_split
+
+    times: dict[str, float] = {}
+    t = time.perf_counter()
+    syn = images if isinstance(images, ImageSet) else load_image_folder(
+        images, (cfg.data or DataConfig()).classes, cfg.max_per_class)
+    data = _data_config_for(syn, cfg)
+    if tuple(data.classes) != tuple(syn.class_names):
+        raise ClothganError(f"{syn.root}: classes {syn.class_names} differ from the data config's "
+                            f"{data.classes}")
+    real = real or {s: load_split(data, s) for s in ("train", "val", "test")}
+    tr, va, te = real["train"], real["val"], real["test"]
+    for name, arr in (("train", tr), ("val", va), ("test", te)):
+        if len(arr.x) < 2:
+            raise ClothganError(f"the real {name} split of {data.dataset} has {len(arr.x)} images; "
+                                "the evaluation needs real held-out images of every split")
+    times["load"] = time.perf_counter() - t
+
+    stages = ["judge", "features", "cas", "augmentation", "memorisation"]
+    bar = tqdm(total=len(stages), desc="evaluate", unit="step", disable=not progress)
+
+    def done(stage: str, t0: float) -> None:
+        times[stage] = round(time.perf_counter() - t0, 2)
+        bar.update(1)
+
+    t = time.perf_counter()
+    judge, judge_info = domain_classifier(data, cfg.classifier, real, progress=progress)
+    done("judge", t)
+
+    # Distances are taken on the classes the synthetic set has, with equal per-class counts on
+    # both sides: FID depends on the sample size and on the class mix.
+    t = time.perf_counter()
+    present = np.unique(syn.y)
+    rng = np.random.default_rng(cfg.seed)
+    te_mask, va_mask = np.isin(te.y, present), np.isin(va.y, present)
+    i_syn, i_val = _match_class_counts(syn.y, va.y[va_mask], rng)
+    feats = feature_model(judge)
+
+    def f(x):
+        return np.asarray(feats.predict(x, batch_size=512, verbose=0), np.float64)
+
+    f_test, f_val, f_syn = f(te.x[te_mask]), f(va.x[va_mask][i_val]), f(syn.x[i_syn])
+    fid_syn, fid_ref = fid(f_syn, f_test), fid(f_val, f_test)
+    kid_syn = kid(f_syn, f_test, cfg.kid_subset_size, cfg.kid_subsets, cfg.seed)
+    kid_ref = kid(f_val, f_test, cfg.kid_subset_size, cfg.kid_subsets, cfg.seed)
+
+    pred_syn = predict_proba(judge, syn.x).argmax(1)
+    pred_te = predict_proba(judge, te.x).argmax(1)
+    names = syn.class_names
+    per_syn = {names[c]: float(np.mean(pred_syn[syn.y == c] == c)) for c in present}
+    per_real = {names[c]: float(np.mean(pred_te[te.y == c] == c)) if np.any(te.y == c) else float("nan")
+                for c in present}
+    real_acc = float(np.mean(pred_te[te_mask] == te.y[te_mask]))
+    inc, inc_ref = None, None
+    if cfg.inception is not False:
+        weights = inception_weights()
+        if weights is None and cfg.inception:
+            raise ClothganError(f"Inception-v3 weights not found: put {INCEPTION_FILE} in "
+                                f"~/.keras/models/ or set {ENV_INCEPTION} (clothgan never downloads them)")
+        if weights is not None:
+            gi = lambda x: inception_features(x, weights)  # noqa: E731
+            g_test = gi(te.x[te_mask])
+            inc = fid(gi(syn.x[i_syn]), g_test)
+            inc_ref = fid(gi(va.x[va_mask][i_val]), g_test)
+    done("features", t)
+
+    t = time.perf_counter()
+    cas = cas_bal = real_cas = real_cas_bal = None
+    if cfg.cas:
+        clf = train_classifier(syn.x, syn.y, len(names), cfg.classifier,
+                               desc="train on synthetic", progress=progress)
+        p = predict_proba(clf, te.x[te_mask]).argmax(1)
+        cas, cas_bal = float(np.mean(p == te.y[te_mask])), balanced_accuracy(p, te.y[te_mask])
+        real_cas, real_cas_bal = real_acc, balanced_accuracy(pred_te[te_mask], te.y[te_mask])
+    done("cas", t)
+
+    t = time.perf_counter()
+    aug = aug_bal = real_full = None
+    if cfg.augmentation:
+        clf = train_classifier(np.concatenate([tr.x, syn.x]), np.concatenate([tr.y, syn.y]),
+                               len(names), cfg.classifier, desc="train on real + synthetic",
+                               progress=progress)
+        p = predict_proba(clf, te.x).argmax(1)
+        aug, aug_bal = float(np.mean(p == te.y)), balanced_accuracy(p, te.y)
+        real_full = float(np.mean(pred_te == te.y))
+    done("augmentation", t)
+
+    t = time.perf_counter()
+    mem = None
+    if cfg.memorisation:
+        if cfg.memorisation_space == "pixel":
+            a, b, c = syn.x, tr.x, np.concatenate([va.x, te.x])
+        else:
+            a, b, c = f(syn.x), f(tr.x), f(np.concatenate([va.x, te.x]))
+        mem = memorisation_check(a, b, c, cfg.memorisation_quantile, files=syn.files,
+                                 train_paths=tr.paths, space=cfg.memorisation_space,
+                                 synthetic_images=syn.x, train_images=tr.x)
+    done("memorisation", t)
+    bar.close()
+
+    return EvaluationResult(
+        images=str(syn.root), n_images=len(syn.x), counts=syn.counts(), image_size=int(syn.x.shape[1]),
+        channels=int(syn.x.shape[3]), data=data.to_dict(), judge=judge_info, n_fid=len(i_syn),
+        fid=fid_syn, fid_reference=fid_ref, kid=kid_syn[0], kid_std=kid_syn[1], kid_reference=kid_ref[0],
+        kid_reference_std=kid_ref[1], class_consistency=float(np.mean(pred_syn == syn.y)),
+        real_accuracy=real_acc, per_class_consistency=per_syn, per_class_real_accuracy=per_real,
+        cas_accuracy=cas, cas_balanced=cas_bal, real_trained_accuracy=real_cas,
+        real_trained_balanced=real_cas_bal, augmented_accuracy=aug, augmented_balanced=aug_bal,
+        real_full_accuracy=real_full, memorisation=mem, inception_fid=inc,
+        inception_fid_reference=inc_ref, seconds=times)

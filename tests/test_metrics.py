@@ -1,0 +1,224 @@
+"""clothgan.metrics: the statistics on known cases, the full evaluation on a toy problem and on real data."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clothgan.classifier import ClassifierConfig
+from clothgan.config import CLASSES, DataConfig
+from clothgan.errors import ClothganError
+from clothgan.metrics import (EvalConfig, evaluate, fid, frechet_distance, kid, load_image_folder,
+                              memorisation_check, mmd2_unbiased, nearest_neighbours)
+
+
+# -- FID / KID ------------------------------------------------------------------------------------
+
+def test_fid_of_a_set_with_itself_is_zero_and_grows_with_noise():
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=(500, 16)) @ rng.normal(size=(16, 16))
+    assert fid(f, f) == pytest.approx(0.0, abs=1e-6)
+    values = [fid(f, f + rng.normal(scale=s, size=f.shape)) for s in (0.1, 0.5, 1.0, 2.0)]
+    assert all(a < b for a, b in zip(values, values[1:])), values
+
+
+def test_frechet_distance_matches_closed_forms():
+    rng = np.random.default_rng(1)
+    d = 6
+    # Equal covariances: only the means count.
+    cov = np.eye(d) * 2.0
+    assert frechet_distance(np.zeros(d), cov, np.full(d, 0.5), cov) == pytest.approx(d * 0.25)
+    # Non-commuting covariances: tr sqrt(C1 C2) = sum of sqrt of eigenvalues of C1 C2.
+    a, b = rng.normal(size=(d, d)), rng.normal(size=(d, d))
+    c1, c2 = a @ a.T + 0.1 * np.eye(d), b @ b.T + 0.1 * np.eye(d)
+    mu1, mu2 = rng.normal(size=d), rng.normal(size=d)
+    tr_sqrt = np.sum(np.sqrt(np.linalg.eigvals(c1 @ c2).real))
+    expected = np.sum((mu1 - mu2) ** 2) + np.trace(c1) + np.trace(c2) - 2 * tr_sqrt
+    assert frechet_distance(mu1, c1, mu2, c2) == pytest.approx(expected, rel=1e-8)
+    # Large samples of N(0, I) and N(m, I) approach |m|^2.
+    x, y = rng.normal(size=(20000, 4)), rng.normal(size=(20000, 4)) + 1.0
+    assert fid(x, y) == pytest.approx(4.0, rel=0.05)
+
+
+def test_kid_is_unbiased_near_zero_for_one_distribution():
+    rng = np.random.default_rng(2)
+    same = [mmd2_unbiased(rng.normal(size=(60, 8)), rng.normal(size=(60, 8))) for _ in range(300)]
+    mean, se = np.mean(same), np.std(same) / np.sqrt(len(same))
+    assert abs(mean) < 3 * se                 # unbiased: centred on 0 (a biased estimator is > 0)
+    assert min(same) < 0 < max(same)
+    shifted = kid(rng.normal(size=(300, 8)), rng.normal(size=(300, 8)) + 0.5)[0]
+    assert shifted > 20 * abs(mean)
+
+
+def test_nearest_neighbours_matches_brute_force():
+    rng = np.random.default_rng(3)
+    q, r = rng.normal(size=(37, 5)), rng.normal(size=(50, 5))
+    idx, dist = nearest_neighbours(q, r, chunk=8)
+    full = np.sqrt(((q[:, None] - r[None]) ** 2).mean(-1))
+    np.testing.assert_array_equal(idx, full.argmin(1))
+    np.testing.assert_allclose(dist, full.min(1), rtol=1e-4)
+
+
+# -- memorisation ---------------------------------------------------------------------------------
+
+def _blobs(rng, n, size=16):
+    """Random smooth images in [-1, 1] (N, size, size, 1): two Gaussian blobs on a background."""
+    yy, xx = np.mgrid[:size, :size] / size
+    out = np.empty((n, size, size, 1), np.float32)
+    for i in range(n):
+        img = np.full((size, size), rng.uniform(-1, 0))
+        for _ in range(2):
+            cy, cx, s = rng.uniform(0.2, 0.8), rng.uniform(0.2, 0.8), rng.uniform(0.05, 0.2)
+            img += 1.5 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * s * s))
+        out[i, :, :, 0] = np.clip(img, -1, 1)
+    return out
+
+
+def test_memorisation_flags_copies_not_fresh_samples():
+    rng = np.random.default_rng(4)
+    train, heldout, fresh = _blobs(rng, 400), _blobs(rng, 200), _blobs(rng, 100)
+    copies = train[:50] + rng.normal(scale=0.003, size=train[:50].shape).astype(np.float32)
+    mem = memorisation_check(np.concatenate([copies, fresh]), train, heldout, quantile=0.02, top=5)
+    assert mem.share_real == pytest.approx(0.02, abs=0.011)
+    assert 50 / 150 <= mem.share_synthetic <= 56 / 150          # all 50 copies, few fresh ones
+    assert all(c["file"] < 50 for c in mem.closest)              # closest pairs are the copies
+    assert mem.pairs.shape == (5, 2, 16, 16, 1)
+    np.testing.assert_allclose(mem.pairs[0, 0], mem.pairs[0, 1], atol=0.02)
+    only_fresh = memorisation_check(fresh, train, heldout, quantile=0.02)
+    assert only_fresh.share_synthetic <= 0.06
+    assert only_fresh.median_synthetic == pytest.approx(only_fresh.median_real, rel=0.25)
+
+
+# -- the whole evaluation on a toy problem ------------------------------------------------------
+
+def _toy(rng, n, size=12):
+    """10 classes: a bright horizontal bar whose row encodes the class, plus noise."""
+    y = rng.integers(0, 10, n).astype(np.int32)
+    x = rng.normal(-0.6, 0.2, size=(n, size, size, 1)).astype(np.float32)
+    for i, c in enumerate(y):
+        x[i, 1 + c, 2:-2, 0] += 1.5
+    return np.clip(x, -1, 1), y
+
+
+@pytest.fixture(scope="module")
+def toy_real():
+    from clothgan.preprocess import Arrays
+
+    rng = np.random.default_rng(5)
+    out = {}
+    for split, n in (("train", 600), ("val", 200), ("test", 200)):
+        x, y = _toy(rng, n)
+        out[split] = Arrays(x, y, [f"{split}/{i}" for i in range(n)], CLASSES)
+    return out
+
+
+def _imageset(tmp_path, x, y):
+    from clothgan.metrics import ImageSet
+    return ImageSet(tmp_path, x, y, [f"{CLASSES[c]}/{i}.png" for i, c in enumerate(y)], CLASSES)
+
+
+def test_cas_consistency_and_augmentation_on_toy_problem(toy_real, tmp_path):
+    """Good synthetic data (same process) scores like real data; label-shuffled data is caught."""
+    rng = np.random.default_rng(6)
+    x, y = _toy(rng, 400)
+    cfg = EvalConfig(data=DataConfig(dataset="toy", image_size=12), kid_subsets=10,
+                     classifier=ClassifierConfig(epochs=5, width=8, feature_dim=32, augment=False,
+                                                 learning_rate=3e-3))
+    good = evaluate(_imageset(tmp_path, x, y), cfg, progress=False, real=toy_real)
+    bad = evaluate(_imageset(tmp_path, x, rng.permutation(y)), cfg, progress=False, real=toy_real)
+
+    assert good.judge.test_accuracy > 0.9 and bad.judge.cached
+    assert good.real_accuracy == pytest.approx(good.judge.test_accuracy)
+    assert good.class_consistency > 0.9 and bad.class_consistency < 0.25
+    assert good.cas_accuracy >= 0.9 * good.real_trained_accuracy
+    assert bad.cas_accuracy < 0.3
+    assert good.augmented_accuracy >= good.real_full_accuracy - 0.05
+    assert bad.augmented_accuracy < good.augmented_accuracy
+    # The images are the same: distribution metrics ignore labels, which is why consistency and CAS exist.
+    assert good.fid == pytest.approx(bad.fid, rel=0.2)
+    assert good.fid < 5 * good.fid_reference + 1e-3
+    d = good.to_dict()
+    json.dumps(d)
+    assert {c["metric"] for c in d["comparisons"]} >= {"class consistency", "train on synthetic, test on real"}
+    assert all(c["reference"] is not None for c in d["comparisons"])
+    report = good.report()
+    for c in good.comparisons():
+        assert c.metric in report
+
+
+# -- image folders and the command line ---------------------------------------------------------
+
+def test_load_image_folder_and_its_errors(tmp_path):
+    for c in ("hat", "t-shirt"):
+        (tmp_path / "ok" / c).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(np.full((10, 10), 40 * i, np.uint8)).save(tmp_path / "ok" / c / f"{i}.png")
+    (tmp_path / "ok" / "manifest.csv").write_text("file\n")
+    s = load_image_folder(tmp_path / "ok")
+    assert s.x.shape == (6, 10, 10, 1) and s.counts() == {"hat": 3, "t-shirt": 3}
+    assert s.x.min() == -1.0 and s.y.tolist() == [1, 1, 1, 9, 9, 9]
+
+    (tmp_path / "ok" / "socks").mkdir()
+    with pytest.raises(ClothganError, match="socks"):
+        load_image_folder(tmp_path / "ok")
+    (tmp_path / "ok" / "socks").rmdir()
+    Image.new("L", (12, 12)).save(tmp_path / "ok" / "hat" / "big.png")
+    with pytest.raises(ClothganError, match="big.png"):
+        load_image_folder(tmp_path / "ok")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ClothganError, match="no images"):
+        load_image_folder(tmp_path / "empty")
+    with pytest.raises(ClothganError, match="no such folder"):
+        load_image_folder(tmp_path / "missing")
+
+
+def test_cli_evaluate_json_end_to_end(tiny_folder, tmp_path, capsys):
+    """generate with a tiny run, then evaluate against a tiny real folder through the CLI."""
+    from clothgan.cli import main
+    from test_generation import make_tiny_run
+
+    run = make_tiny_run(tmp_path / "run", size=16, channels=3)
+    assert main(["generate", "--run", str(run), "--per-class", "4", "--out", str(tmp_path / "syn")]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--images", str(tmp_path / "syn"), "--dataset", str(tiny_folder),
+                 "--classifier-epochs", "1", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["n_images"] == 40 and d["image_size"] == 16 and d["channels"] == 3
+    assert d["data"]["dataset"] == str(tiny_folder)
+    assert 0 <= d["class_consistency"] <= 1 and d["fid"] >= 0
+    assert main(["evaluate", "--images", str(tmp_path / "nothing")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+
+
+@pytest.mark.real_data
+@pytest.mark.slow
+def test_real_images_score_as_real(real_data_dir, tmp_path, monkeypatch):
+    """Real test images written as a 'synthetic' folder: consistency equals the judge's accuracy,
+    and copies of training images are flagged as memorised."""
+    from clothgan.generation import to_uint8
+    from clothgan.preprocess import load_split
+
+    monkeypatch.setenv("CLOTHGAN_DATA_DIR", str(real_data_dir))
+    data = DataConfig()
+    test, train = load_split(data, "test"), load_split(data, "train")
+
+    def write(folder, arrays, n=None):
+        for i, (img, label) in enumerate(zip(arrays.x[:n], arrays.y[:n])):
+            p = folder / CLASSES[label] / f"{i}.png"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(to_uint8(img)[:, :, 0]).save(p)
+
+    write(tmp_path / "test", test)
+    write(tmp_path / "copies", train, 200)
+    cfg = EvalConfig(classifier=ClassifierConfig(epochs=1), cas=False, augmentation=False, kid_subsets=10)
+    r = evaluate(tmp_path / "test", cfg, progress=False)
+    assert r.n_images == len(test.x)
+    assert r.class_consistency == pytest.approx(r.judge.test_accuracy, abs=1e-9)
+    assert r.per_class_consistency == pytest.approx(r.per_class_real_accuracy)
+    assert r.fid < r.fid_reference                      # a subset of the reference set itself
+    assert r.memorisation.share_synthetic <= 0.05
+    c = evaluate(tmp_path / "copies", cfg, progress=False)
+    assert c.judge.cached and c.memorisation.share_synthetic == 1.0
+    assert c.memorisation.closest[0]["distance"] < 1e-6
