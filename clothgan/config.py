@@ -61,3 +61,122 @@ class DataConfig:
 
     def replace(self, **changes) -> "DataConfig":
         return replace(self, **changes)
+
+
+#: Model presets: "seed" is the classic Keras CGAN tutorial's design, layer by layer.
+GAN_PRESETS = ("seed",)
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """The conditional GAN's architecture (see clothgan.models)."""
+
+    preset: str = "seed"
+    latent_dim: int = 100
+    image_size: int = 28
+    channels: int = 1
+    num_classes: int = 10
+    embedding_dim: int = 50       # label embedding width in both networks
+    d_filters: int = 128          # Conv2D filters in each discriminator block
+    g_filters: int = 128          # filters of the generator's 7x7 seed and Conv2DTranspose blocks
+    leaky_slope: float = 0.2
+    d_dropout: float = 0.4
+
+    def __post_init__(self) -> None:
+        if self.preset not in GAN_PRESETS:
+            raise ValueError(f"unknown preset {self.preset!r}; choose one of {', '.join(GAN_PRESETS)}")
+        if self.image_size < 8 or self.image_size % 4:
+            raise ValueError(f"image_size must be a multiple of 4 and >= 8 (two 2x upsamplings), "
+                             f"got {self.image_size}")
+        if self.channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3, got {self.channels}")
+        if self.latent_dim < 1 or self.num_classes < 2:
+            raise ValueError("latent_dim must be >= 1 and num_classes >= 2")
+
+    @classmethod
+    def preset_config(cls, name: str = "seed", **changes) -> "GANConfig":
+        """The named preset's architecture, with optional overrides (e.g. image_size=32)."""
+        return cls(preset=name, **changes)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "GANConfig":
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+    def replace(self, **changes) -> "GANConfig":
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How the GAN is trained (see clothgan.training).
+
+    Per step the discriminator sees `batch_size // 2` real images and generated ones, and the
+    generator is updated on `fake_per_real * batch_size // 2` generated images.
+    schedule "article": the tutorial's loop exactly (D on the real half, D on a fresh fake half,
+    then G on a fresh full batch: three updates, three generator forwards per step).
+    schedule "fused": one generator forward per step serves one D update and one G update.
+    """
+
+    epochs: int = 60
+    batch_size: int = 64
+    fake_per_real: int = 2        # the article's G batch is the full batch: 2 fakes per real image
+    schedule: str = "fused"       # "fused" | "article"
+    lr: float = 2e-4
+    beta_1: float = 0.5
+    seed: int = 0
+    precision: str = "auto"       # "auto" (mixed where the hardware has fast 16-bit) | "mixed" | "float32"
+    strategy: str = "auto"        # "auto" | "default" | "mirrored" | "multiworker" | "tpu"
+    jit_compile: bool = False     # XLA; measured slower than oneDNN on CPU (bench/train.py)
+    steps_per_execution: int = 1
+    sample_every: int = 1         # epochs between sample grids
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 2 or self.batch_size % 2:
+            raise ValueError(f"batch_size must be even and >= 2 (half real, half generated), "
+                             f"got {self.batch_size}")
+        if self.fake_per_real < 1:
+            raise ValueError(f"fake_per_real must be >= 1, got {self.fake_per_real}")
+        if self.schedule not in ("fused", "article"):
+            raise ValueError(f"schedule must be 'fused' or 'article', got {self.schedule!r}")
+        if self.precision not in ("auto", "mixed", "float32"):
+            raise ValueError(f"precision must be 'auto', 'mixed' or 'float32', got {self.precision!r}")
+        if self.strategy not in ("auto", "default", "mirrored", "multiworker", "tpu"):
+            raise ValueError(f"unknown strategy {self.strategy!r}")
+        if self.steps_per_execution < 1 or self.sample_every < 1:
+            raise ValueError("steps_per_execution and sample_every must be >= 1")
+
+    @property
+    def real_per_step(self) -> int:
+        return self.batch_size // 2
+
+    @property
+    def fake_per_step(self) -> int:
+        return self.fake_per_real * self.real_per_step
+
+    @classmethod
+    def article(cls, **changes) -> "TrainConfig":
+        """The tutorial's training: batch 64 (32 real + 32 fake for D, 64 for G), three updates, fp32."""
+        base = dict(batch_size=64, fake_per_real=2, schedule="article", precision="float32",
+                    epochs=100)
+        base.update(changes)
+        return cls(**base)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+    def replace(self, **changes) -> "TrainConfig":
+        return replace(self, **changes)
+
+
+def preset(name: str = "seed", **train_changes) -> tuple[GANConfig, TrainConfig]:
+    """(model, training) configs of a named preset; "seed" = the article's design, the project's loop."""
+    return GANConfig.preset_config(name), TrainConfig(**train_changes)

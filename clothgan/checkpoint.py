@@ -1,0 +1,92 @@
+"""Atomic training checkpoints: both networks, both optimizers, RNG state, epoch and history.
+
+One `.npz` file, written to a temporary name, flushed to disk and renamed over the previous
+checkpoint: a reader (or a resumed run) sees either the old complete file or the new one.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ClothganError
+
+CHECKPOINT_FILE = "checkpoint.npz"
+FORMAT_VERSION = 1
+
+
+def _groups(gan) -> dict[str, list]:
+    """Every stateful variable of a ConditionalGAN, by group, in a stable order."""
+    return {
+        "generator": list(gan.generator.variables),
+        "discriminator": list(gan.discriminator.variables),   # includes Dropout's RNG state
+        "d_optimizer": list(gan.d_optimizer.variables),
+        "g_optimizer": list(gan.g_optimizer.variables),
+        "rng": [gan.noise_seed.state],
+    }
+
+
+def _value(v) -> np.ndarray:
+    return np.asarray(v.numpy() if hasattr(v, "numpy") else v)
+
+
+def atomic_write(path: Path, write) -> Path:
+    """Call write(tmp_path), fsync it, then rename it over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    write(tmp)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def save_checkpoint(path: str | os.PathLike, gan, epoch: int, history: list[dict],
+                    extra: dict | None = None) -> Path:
+    """Write the full training state after `epoch` completed epochs."""
+    arrays = {}
+    for group, variables in _groups(gan).items():
+        for i, v in enumerate(variables):
+            arrays[f"{group}/{i:04d}"] = _value(v)
+    meta = {"format": FORMAT_VERSION, "epoch": int(epoch), "history": history,
+            "counts": {g: len(vs) for g, vs in _groups(gan).items()}, **(extra or {})}
+    arrays["meta"] = np.array(json.dumps(meta))
+
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+    return atomic_write(Path(path), write)
+
+
+def read_checkpoint_meta(path: str | os.PathLike) -> dict:
+    """The checkpoint's metadata (epoch, history, ...) without touching any model."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return json.loads(str(z["meta"]))
+    except (OSError, ValueError, KeyError) as exc:
+        raise ClothganError(f"{path}: unreadable checkpoint ({exc}); start a new run with "
+                            "another --out, or delete the file to train from scratch") from exc
+
+
+def load_checkpoint(path: str | os.PathLike, gan) -> dict:
+    """Restore every variable of `gan` (optimizers must be built) and return the metadata."""
+    meta = read_checkpoint_meta(path)
+    groups = _groups(gan)
+    with np.load(path, allow_pickle=False) as z:
+        for group, variables in groups.items():
+            stored = meta["counts"].get(group)
+            if stored != len(variables):
+                raise ClothganError(f"{path}: {group} has {stored} variables in the checkpoint but "
+                                    f"{len(variables)} in the model; it was written by a different "
+                                    "architecture or optimizer")
+            for i, v in enumerate(variables):
+                value = z[f"{group}/{i:04d}"]
+                if tuple(value.shape) != tuple(v.shape):
+                    raise ClothganError(f"{path}: {group} variable {v.path} has shape {value.shape} "
+                                        f"in the checkpoint but {tuple(v.shape)} in the model")
+                v.assign(value)
+    return meta

@@ -1,0 +1,99 @@
+"""`clothgan train`: train a conditional GAN into a resumable, self-describing run directory."""
+from __future__ import annotations
+
+import argparse
+
+from ..config import GAN_PRESETS, TrainConfig
+
+_DEFAULT = TrainConfig()
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, metavar="RUN_DIR",
+                        help="run directory: checkpoint, samples, history, generator.keras, run.json")
+    parser.add_argument("--preset", choices=GAN_PRESETS, default=None,
+                        help="architecture preset (default seed: the classic Keras CGAN design)")
+    parser.add_argument("--epochs", type=_positive, default=None,
+                        help=f"epochs to train in total (default {_DEFAULT.epochs}); with --resume, "
+                             "a larger number extends the run")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help=f"discriminator batch: half real, half generated (default "
+                             f"{_DEFAULT.batch_size}, the article's 64)")
+    parser.add_argument("--fake-per-real", type=_positive, default=None,
+                        help=f"generated images per real image in the generator's update (default "
+                             f"{_DEFAULT.fake_per_real}; the article's loop uses 2)")
+    parser.add_argument("--schedule", choices=("fused", "article"), default=None,
+                        help="fused: one generator pass serves both updates (default); article: "
+                             "the tutorial's three separate updates per step")
+    parser.add_argument("--lr", type=float, default=None,
+                        help=f"Adam learning rate of both networks (default {_DEFAULT.lr})")
+    parser.add_argument("--dataset", default=None,
+                        help="registry name (clothing-full, clothing-small) or a folder / CSV "
+                             "(default clothing-full)")
+    parser.add_argument("--image-size", type=int, default=None,
+                        help="image side in pixels, a multiple of 4 (default 28)")
+    parser.add_argument("--channels", type=int, choices=(1, 3), default=None,
+                        help="1 = grayscale (default), 3 = RGB")
+    parser.add_argument("--max-images", type=_positive, default=None,
+                        help="train on a fixed random subset of this many images (quick trials)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help=f"seed for weights, noise and data order (default {_DEFAULT.seed})")
+    parser.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker", "tpu"),
+                        default=None, help="auto: TPU if present, multi-worker when TF_CONFIG "
+                                           "describes a cluster, all local GPUs, else one device")
+    parser.add_argument("--precision", choices=("auto", "mixed", "float32"), default=None,
+                        help="mixed: float16 on GPUs, bfloat16 on CPUs/TPUs with native bf16; "
+                             "auto (default): mixed where the hardware has it")
+    parser.add_argument("--jit-compile", action="store_true", default=None,
+                        help="compile the train step with XLA (slower than oneDNN on CPU)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in RUN_DIR from its last checkpoint, with its settings")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+_TRAIN_ARGS = {"batch_size": "batch_size", "fake_per_real": "fake_per_real", "schedule": "schedule",
+               "lr": "lr", "seed": "seed", "strategy": "strategy", "precision": "precision",
+               "jit_compile": "jit_compile"}
+_DATA_ARGS = {"dataset": "dataset", "image_size": "image_size", "channels": "channels"}
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..config import DataConfig, GANConfig
+    from ..errors import ClothganError
+
+    train_changes = {f: getattr(args, a) for a, f in _TRAIN_ARGS.items() if getattr(args, a) is not None}
+    data_changes = {f: getattr(args, a) for a, f in _DATA_ARGS.items() if getattr(args, a) is not None}
+    if args.resume:
+        given = sorted([*train_changes, *data_changes] + (["preset"] if args.preset else [])
+                       + (["max_images"] if args.max_images else []))
+        if given:
+            raise ClothganError(f"--resume continues {args.out} with its own settings; drop "
+                                f"{', '.join('--' + g.replace('_', '-') for g in given)} "
+                                "(only --epochs may change)")
+    try:
+        data = DataConfig(**data_changes)
+        model = GANConfig.preset_config(args.preset or "seed", image_size=data.image_size,
+                                        channels=data.channels)
+        training = TrainConfig(**train_changes)
+    except ValueError as exc:
+        raise ClothganError(str(exc)) from exc
+
+    from ..training import train
+
+    if args.resume:
+        result = train(args.out, resume=True, epochs=args.epochs, progress=not args.no_progress)
+    else:
+        result = train(args.out, data, model, training, epochs=args.epochs,
+                       max_images=args.max_images, progress=not args.no_progress)
+    last = result.history[-1] if result.history else {}
+    losses = ", ".join(f"{k} {last[k]:.3f}" for k in ("d_loss", "g_loss") if k in last)
+    print(f"{result.run_dir}: {result.epochs_done} epochs done ({losses}); samples in "
+          f"{result.run_dir / 'samples'}, generator in {result.run_dir / 'generator.keras'}")
+    return 0

@@ -1,0 +1,125 @@
+"""The conditional GAN's two networks and the classic (Keras 2) composite model.
+
+Call conventions (shared with clothgan.runs): generator([noise (N, latent_dim) float32,
+labels (N,) int32]) -> images (N, H, W, C) in [-1, 1]; discriminator([images, labels]) ->
+(N, 1) probability that the image is a real photo of that class.
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from .config import GANConfig
+
+
+def _dtype(policy):
+    """A layer dtype policy (None = Keras' global policy)."""
+    return keras.dtype_policies.get(policy) if policy is not None else keras.config.dtype_policy()
+
+
+def build_discriminator(cfg: GANConfig, dtype=None) -> keras.Model:
+    """Image + class -> P(real). The `seed` preset is the tutorial's design layer by layer.
+
+    The label is embedded (num_classes -> embedding_dim), projected to one HxW plane and stacked
+    onto the image as an extra channel; two stride-2 3x3 convolutions with LeakyReLU, Flatten,
+    Dropout and a sigmoid unit. `dtype` is a Keras dtype policy such as "mixed_bfloat16"; the
+    sigmoid unit always runs in float32 so the loss sees full-precision probabilities.
+    """
+    policy = _dtype(dtype)
+    h = w = cfg.image_size
+    image = keras.Input((h, w, cfg.channels), name="image")
+    label = keras.Input((), dtype="int32", name="label")
+    li = layers.Embedding(cfg.num_classes, cfg.embedding_dim, name="label_embedding",
+                          dtype=policy)(label)
+    li = layers.Dense(h * w, name="label_dense", dtype=policy)(li)
+    li = layers.Reshape((h, w, 1), name="label_plane", dtype=policy)(li)
+    x = layers.Concatenate(name="image_and_label", dtype=policy)([image, li])
+    for i in (1, 2):
+        x = layers.Conv2D(cfg.d_filters, 3, strides=2, padding="same", name=f"conv{i}",
+                          dtype=policy)(x)
+        x = layers.LeakyReLU(cfg.leaky_slope, name=f"leaky{i}", dtype=policy)(x)
+    x = layers.Flatten(name="flatten", dtype=policy)(x)
+    x = layers.Dropout(cfg.d_dropout, name="dropout", dtype=policy)(x)
+    out = layers.Dense(1, activation="sigmoid", name="p_real", dtype="float32")(x)
+    return keras.Model([image, label], out, name="discriminator")
+
+
+def build_generator(cfg: GANConfig, dtype=None) -> keras.Model:
+    """Noise + class -> image in [-1, 1]. The `seed` preset is the tutorial's design layer by layer.
+
+    The label becomes one (size/4)^2 plane; the noise a Dense (size/4)^2 x g_filters map with
+    LeakyReLU; both are stacked and upsampled twice by stride-2 4x4 transposed convolutions with
+    LeakyReLU, then a 7x7 convolution with tanh gives the image.
+    """
+    policy = _dtype(dtype)
+    base = cfg.image_size // 4
+    noise = keras.Input((cfg.latent_dim,), name="noise")
+    label = keras.Input((), dtype="int32", name="label")
+    li = layers.Embedding(cfg.num_classes, cfg.embedding_dim, name="label_embedding",
+                          dtype=policy)(label)
+    li = layers.Dense(base * base, name="label_dense", dtype=policy)(li)
+    li = layers.Reshape((base, base, 1), name="label_plane", dtype=policy)(li)
+    x = layers.Dense(cfg.g_filters * base * base, name="noise_dense", dtype=policy)(noise)
+    x = layers.LeakyReLU(cfg.leaky_slope, name="leaky0", dtype=policy)(x)
+    x = layers.Reshape((base, base, cfg.g_filters), name="noise_map", dtype=policy)(x)
+    x = layers.Concatenate(name="noise_and_label", dtype=policy)([x, li])
+    for i in (1, 2):
+        x = layers.Conv2DTranspose(cfg.g_filters, 4, strides=2, padding="same", name=f"up{i}",
+                                   dtype=policy)(x)
+        x = layers.LeakyReLU(cfg.leaky_slope, name=f"leaky{i}", dtype=policy)(x)
+    out = layers.Conv2D(cfg.channels, 7, padding="same", activation="tanh", name="to_image",
+                        dtype=policy)(x)
+    return keras.Model([noise, label], out, name="generator")
+
+
+def adam(lr: float = 2e-4, beta_1: float = 0.5) -> keras.optimizers.Adam:
+    """The tutorial's optimizer: Adam(2e-4, beta_1=0.5)."""
+    return keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1)
+
+
+def compile_classic_discriminator(d: keras.Model, lr: float = 2e-4, beta_1: float = 0.5) -> keras.Model:
+    """The tutorial's `d_model.compile(...)`: binary cross-entropy, Adam, accuracy."""
+    d.compile(loss="binary_crossentropy", optimizer=adam(lr, beta_1), metrics=["accuracy"])
+    return d
+
+
+def build_composite_gan(g: keras.Model, d: keras.Model, lr: float = 2e-4,
+                        beta_1: float = 0.5) -> keras.Model:
+    """The tutorial's composite model: freeze D, stack G -> D, compile.
+
+    Kept to teach a trap: in Keras 2, `compile()` froze each model's list of trainable weights,
+    so `d.train_on_batch` kept training D after `d.trainable = False`. Keras 3 reads `trainable`
+    when a train function is first traced, so D trained through `d.train_on_batch` after this
+    call has no trainable weights and never changes. Use clothgan.gan.ConditionalGAN instead.
+    """
+    d.trainable = False
+    noise, label = g.inputs
+    out = d([g.output, label])
+    gan = keras.Model([noise, label], out, name="composite_gan")
+    gan.compile(loss="binary_crossentropy", optimizer=adam(lr, beta_1))
+    return gan
+
+
+def forward_flops(model: keras.Model) -> int:
+    """Floating-point operations (2 per multiply-add) of one sample's forward pass.
+
+    Counts the dense, convolution and transposed-convolution layers, which hold all but a
+    fraction of a percent of the work; element-wise layers are left out.
+    """
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2DTranspose):
+            _, h, w, cin = layer.input.shape
+            kh, kw = layer.kernel_size
+            total += 2 * h * w * cin * layer.filters * kh * kw
+        elif isinstance(layer, layers.Conv2D):
+            _, h, w, cout = layer.output.shape
+            kh, kw = layer.kernel_size
+            cin = layer.input.shape[-1]
+            total += 2 * h * w * cout * kh * kw * cin
+        elif isinstance(layer, layers.Dense):
+            rows = 1
+            for dim in layer.input.shape[1:-1]:
+                rows *= dim
+            total += 2 * rows * layer.input.shape[-1] * layer.units
+    return int(total)

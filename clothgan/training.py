@@ -1,0 +1,312 @@
+"""Train a conditional GAN into a self-describing, resumable run directory.
+
+    from clothgan import train
+    result = train("runs/default")                 # the seed preset, the project's defaults
+    result = train("runs/default", resume=True)    # continue after an interruption
+
+The run directory holds run.json and generator.keras (the contract in clothgan.runs), plus
+checkpoint.npz, history.csv, samples/epoch_NNNN.png, samples/progress.gif and tensorboard/.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .callbacks import (HISTORY_FILE, NonFiniteGuard, ProgressBar, RunRecorder, SampleGrid,
+                        TensorBoardLogger, write_history_csv)
+from .checkpoint import CHECKPOINT_FILE, load_checkpoint, read_checkpoint_meta
+from .config import DataConfig, GANConfig, TrainConfig
+from .errors import ClothganError
+from .runs import RUN_FILE, RunInfo, write_run_info
+
+
+class TrainingDiverged(ClothganError):
+    """Losses became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    epochs_done: int
+    history: list[dict]
+    gan: object = field(repr=False)          # the ConditionalGAN, for notebooks
+    policy: str = "float32"
+    replicas: int = 1
+
+
+# -- hardware ---------------------------------------------------------------------------------
+def cpu_has_bf16() -> bool:
+    """True when the CPU has native bfloat16 arithmetic (AVX-512 BF16 or AMX)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def _tpu_resolver():
+    """A connected TPU cluster resolver, or None. Only probes where a TPU is plausible."""
+    if not (os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR")
+            or Path("/dev/accel0").exists()):
+        return None
+    import tensorflow as tf
+
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return resolver
+    except (ValueError, RuntimeError, tf.errors.OpError):
+        return None
+
+
+def _tf_config_is_cluster() -> bool:
+    try:
+        cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+    except json.JSONDecodeError as exc:
+        raise ClothganError(f"TF_CONFIG is not valid JSON ({exc}); fix or unset it") from exc
+    return sum(len(v) for k, v in cluster.items() if k in ("chief", "worker")) > 1
+
+
+def resolve_strategy(name: str = "auto"):
+    """A tf.distribute strategy for `name`.
+
+    auto: a TPU if present, MultiWorkerMirroredStrategy when TF_CONFIG describes a cluster,
+    MirroredStrategy over 2+ local GPUs, else the default (one device).
+    mirrored: every local GPU, or every logical CPU device when there is no GPU.
+    """
+    import tensorflow as tf
+
+    if name in ("auto", "tpu"):
+        resolver = _tpu_resolver()
+        if resolver is not None:
+            return tf.distribute.TPUStrategy(resolver)
+        if name == "tpu":
+            raise ClothganError("--strategy tpu: no TPU found (TPU_NAME / COLAB_TPU_ADDR unset "
+                                "and no /dev/accel0); use --strategy auto")
+    if name in ("auto", "multiworker"):
+        if _tf_config_is_cluster():
+            return tf.distribute.MultiWorkerMirroredStrategy()
+        if name == "multiworker":
+            raise ClothganError("--strategy multiworker needs TF_CONFIG describing a cluster of "
+                                "2+ workers; use --strategy auto on a single machine")
+    gpus = [d.name for d in tf.config.list_logical_devices("GPU")]
+    if name == "mirrored":
+        devices = gpus or [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    if name == "auto" and len(gpus) > 1:
+        return tf.distribute.MirroredStrategy(gpus)
+    return tf.distribute.get_strategy()
+
+
+def resolve_precision(name: str = "auto", strategy=None) -> str:
+    """The Keras dtype policy for `name`: float16 on GPUs, bfloat16 on TPUs and bf16 CPUs."""
+    import tensorflow as tf
+
+    if name == "float32":
+        return "float32"
+    if strategy is not None and isinstance(strategy, tf.distribute.TPUStrategy):
+        return "mixed_bfloat16"
+    if tf.config.list_logical_devices("GPU"):
+        return "mixed_float16"
+    if cpu_has_bf16():
+        return "mixed_bfloat16"
+    if name == "mixed":
+        print("clothgan: this CPU has no native bfloat16; --precision mixed would be slower, "
+              "training in float32")
+    return "float32"
+
+
+# -- data ---------------------------------------------------------------------------------------
+def subset(x: np.ndarray, y: np.ndarray, max_images: int | None, seed: int = 0):
+    """A deterministic random subset of at most max_images (all when None)."""
+    if max_images is None or max_images >= len(x):
+        return x, y
+    keep = np.sort(np.random.default_rng([seed, 0xDA7A]).permutation(len(x))[:max_images])
+    return x[keep], y[keep]
+
+
+def epoch_batches(x: np.ndarray, y: np.ndarray, batch: int, seed: int, first_epoch: int,
+                  last_epoch: int):
+    """A tf.data pipeline of (images, labels) batches for epochs [first_epoch, last_epoch).
+
+    Epoch e's order is a permutation seeded by (seed, e) alone, so a resumed run sees exactly
+    the batches the uninterrupted run would have. The images stay in memory; a batch is one
+    gather, prefetched while the previous step runs.
+    """
+    import tensorflow as tf
+
+    n = len(x)
+    steps = n // batch
+    order = np.stack([np.random.default_rng([seed, e]).permutation(n)[: steps * batch]
+                      for e in range(first_epoch, last_epoch)]).reshape(-1, batch).astype(np.int32)
+    images, labels = tf.constant(x), tf.constant(y.astype(np.int32))
+    ds = tf.data.Dataset.from_tensor_slices(order)
+    ds = ds.map(lambda i: (tf.gather(images, i), tf.gather(labels, i)),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+# -- the run ----------------------------------------------------------------------------------------
+class _Exporter:
+    """The float32 sampling generator saved as generator.keras, refreshed from the trained one."""
+
+    def __init__(self, cfg: GANConfig):
+        from .models import build_generator
+
+        self.model = build_generator(cfg, "float32")
+
+    def __call__(self, generator):
+        self.model.set_weights(generator.get_weights())
+        return self.model
+
+
+def _configs_for_resume(out: Path, data, model, training):
+    from .runs import read_run_info
+
+    info = read_run_info(out)
+    stored = info.config
+    s_data = DataConfig.from_dict(stored["data"])
+    s_model = GANConfig.from_dict(stored["model"])
+    s_train = TrainConfig.from_dict(stored["training"])
+    for given, saved, what in ((data, s_data, "data"), (model, s_model, "model")):
+        if given is not None and given != saved:
+            raise ClothganError(f"{out}: --resume keeps the run's {what} settings; start a new "
+                                f"run (another --out) to change them")
+    if training is not None:
+        if training.replace(epochs=s_train.epochs) != s_train:
+            raise ClothganError(f"{out}: --resume keeps the run's training settings except "
+                                "--epochs; start a new run (another --out) to change them")
+        s_train = s_train.replace(epochs=training.epochs)
+    return s_data, s_model, s_train, stored.get("max_images")
+
+
+def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConfig | None = None,
+          training: TrainConfig | None = None, *, resume: bool = False,
+          epochs: int | None = None, max_images: int | None = None, callbacks=(),
+          progress: bool = True,
+          verbose: bool = True, per_class: int = 8) -> TrainResult:
+    """Train (or with resume=True continue) a conditional GAN into the run directory `out`.
+
+    data: which images (default DataConfig()); model: architecture (default the seed preset;
+    image size, channels and classes follow `data`); training: schedule, precision, strategy
+    (default TrainConfig()). epochs: overrides training.epochs (also when resuming, to extend
+    a run). max_images: train on a deterministic subset (notebooks, tests).
+    Resuming restores weights, optimizer state, RNG state and epoch numbering from
+    checkpoint.npz and runs to the planned epochs (or `training.epochs` when given).
+    Raises TrainingDiverged on NaN/inf losses, keeping the last good checkpoint.
+    """
+    out = Path(out)
+    ckpt = out / CHECKPOINT_FILE
+    if resume:
+        if not ckpt.is_file() or not (out / RUN_FILE).is_file():
+            raise ClothganError(f"{out}: nothing to resume (no {CHECKPOINT_FILE}: no epoch has "
+                                "finished); drop --resume to start a new run")
+        data, model, training, max_images = _configs_for_resume(out, data, model, training)
+    elif ckpt.is_file():
+        done = read_checkpoint_meta(ckpt).get("epoch", "?")
+        raise ClothganError(f"{out}: already holds a run ({done} epochs done); continue it with "
+                            "--resume, or pick a new --out")
+    data = data or DataConfig()
+    training = training or TrainConfig()
+    try:
+        if epochs is not None:
+            training = training.replace(epochs=epochs)
+        model = (model or GANConfig()).replace(image_size=data.image_size, channels=data.channels,
+                                               num_classes=data.num_classes)
+    except ValueError as exc:
+        raise ClothganError(str(exc)) from exc
+
+    import keras
+
+    from .gan import ConditionalGAN
+    from .models import adam, build_discriminator, build_generator
+    from .preprocess import load_split
+
+    arrays = load_split(data, "train")
+    x, y = subset(arrays.x, arrays.y, max_images, seed=data.split_seed)
+    class_names = tuple(arrays.class_names)
+    real = training.real_per_step
+    if len(x) < real:
+        raise ClothganError(f"{data.dataset}: only {len(x)} training images, fewer than one step's "
+                            f"{real} real images; lower --batch-size (now {training.batch_size})")
+
+    strategy = resolve_strategy(training.strategy)
+    policy = resolve_precision(training.precision, strategy)
+    replicas = strategy.num_replicas_in_sync
+    if real % replicas:
+        raise ClothganError(f"--batch-size {training.batch_size}: its {real} real images per step "
+                            f"do not split over {replicas} replicas; use a multiple of {2 * replicas}")
+    keras.utils.set_random_seed(training.seed)
+    with strategy.scope():
+        g = build_generator(model, policy)
+        d = build_discriminator(model, policy)
+        gan = ConditionalGAN.from_config_objects(g, d, training)
+        d_opt, g_opt = adam(training.lr, training.beta_1), adam(training.lr, training.beta_1)
+        if policy == "mixed_float16":
+            d_opt = keras.optimizers.LossScaleOptimizer(d_opt)
+            g_opt = keras.optimizers.LossScaleOptimizer(g_opt)
+        gan.compile(d_opt, g_opt, jit_compile=training.jit_compile,
+                    steps_per_execution=training.steps_per_execution)
+    history: list[dict] = []
+    initial_epoch = 0
+    if resume:
+        meta = load_checkpoint(ckpt, gan)
+        initial_epoch, history = int(meta["epoch"]), list(meta["history"])
+        write_history_csv(out / HISTORY_FILE, history)   # drop rows of an epoch that was lost
+
+    config = {"data": data.to_dict(), "model": model.to_dict(), "training": training.to_dict(),
+              "max_images": max_images, "policy": policy, "replicas": replicas,
+              "train_images": int(len(x))}
+
+    def save_info(epochs_done: int):
+        write_run_info(out, RunInfo(class_names=class_names, image_size=model.image_size,
+                                    channels=model.channels, latent_dim=model.latent_dim,
+                                    preset=model.preset, config=config, epochs_done=epochs_done))
+
+    save_info(initial_epoch)
+    steps = len(x) // real
+    result = TrainResult(out, initial_epoch, history, gan, policy, replicas)
+    if initial_epoch >= training.epochs:
+        if verbose:
+            print(f"{out}: already trained for {initial_epoch} epochs (planned {training.epochs})")
+        return result
+    if verbose:
+        print(f"clothgan train: {model.preset} preset, {len(x)} images, {steps} steps/epoch of "
+              f"{real} real + {real * training.fake_per_real} generated, {training.schedule} "
+              f"schedule, {policy}, {replicas} replica(s), epochs {initial_epoch + 1}-"
+              f"{training.epochs} -> {out}")
+
+    exporter = _Exporter(model)
+    guard = NonFiniteGuard()
+    bar = ProgressBar(training.epochs, steps, initial_epoch, disable=not progress)
+    cbs = [guard,
+           SampleGrid(out, class_names, model.latent_dim, exporter, per_class=per_class,
+                      seed=training.seed, every=training.sample_every, guard=guard),
+           RunRecorder(out, history, exporter, save_info, guard=guard,
+                       extra_meta={"planned_epochs": training.epochs}),
+           TensorBoardLogger(out, guard=guard), bar, *callbacks]
+    ds = epoch_batches(x, y, real, training.seed, initial_epoch, training.epochs)
+    try:
+        gan.fit(ds, epochs=training.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
+                callbacks=cbs, verbose=0, shuffle=False)
+    except KeyboardInterrupt:
+        if bar.bar is not None:
+            bar.bar.close()
+        done = history[-1]["epoch"] if history else initial_epoch
+        print(f"\nclothgan train: interrupted; {out} keeps the checkpoint of epoch {done}. "
+              f"Continue with: clothgan train --out {out} --resume")
+        raise
+    result.epochs_done = history[-1]["epoch"] if history else initial_epoch
+    if guard.tripped:
+        t = guard.tripped
+        losses = ", ".join(f"{k}={v}" for k, v in t["losses"].items())
+        raise TrainingDiverged(
+            f"training diverged: {losses} at epoch {t['epoch']}, step {t['step']}; "
+            f"{out / CHECKPOINT_FILE} keeps the last good state (epoch {result.epochs_done}). "
+            "Lower --lr, or use --precision float32, and start a new run")
+    return result
