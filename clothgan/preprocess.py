@@ -306,10 +306,15 @@ def _fork_is_safe() -> bool:
 def _make_executor(backend: str, workers: int) -> Executor | None:
     if backend == "serial" or workers <= 1:
         return None
-    if backend == "process" or (backend == "auto" and _fork_is_safe()):
+    if backend == "auto" and _fork_is_safe() or backend == "process":
+        if not _fork_is_safe():
+            # spawn would re-run the user's script in every worker (no __main__ guard in
+            # notebooks-turned-scripts), so threads it is.
+            warnings.warn("process workers need fork, which is unsafe here (TensorFlow, PyTorch "
+                          "or JAX loaded, or not Linux); using threads", stacklevel=4)
+            return ThreadPoolExecutor(workers)
         import multiprocessing as mp
-        method = "fork" if _fork_is_safe() else "spawn"
-        return ProcessPoolExecutor(workers, mp_context=mp.get_context(method),
+        return ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"),
                                    initializer=_worker_init)
     return ThreadPoolExecutor(workers)
 
@@ -351,7 +356,8 @@ def prepare(cfg: DataConfig, inventory: Inventory | None = None, workers: int | 
     """All records of the source as arrays (every split), from the disk cache when it is valid.
 
     Unusable files are skipped (SkippedImageWarning each, listed in `Arrays.skipped`).
-    `backend`: "auto" (processes where safe, else threads), "process", "thread" or "serial".
+    `backend`: "auto" (forked processes where fork is safe, else threads), "process", "thread"
+    or "serial"; fewer than 128 images are always decoded serially.
     """
     if backend not in ("auto", "process", "thread", "serial"):
         raise ValueError(f"backend must be auto, process, thread or serial, got {backend!r}")

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
+import pickle
 import struct
+import subprocess
 import sys
 import types
 import warnings
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -181,6 +185,19 @@ def test_all_unusable_is_a_clear_error(tmp_path):
             prepare(DataConfig(dataset=str(root), classes=CLASSES3), progress=False)
 
 
+_PROCESS_RUN = """
+import pickle, sys, warnings
+from clothgan.config import DataConfig
+from clothgan.preprocess import _fork_is_safe, prepare
+assert _fork_is_safe()          # so backend="process" forks worker processes here
+cfg = DataConfig(dataset=sys.argv[1], classes=tuple(sys.argv[2].split(",")))
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    a = prepare(cfg, workers=2, backend="process", progress=False)
+sys.stdout.buffer.write(pickle.dumps((a.x, a.paths, a.skipped)))
+"""
+
+
 def test_workers_give_identical_results(tmp_path):
     root = tmp_path / "src"
     for ci, c in enumerate(CLASSES3):
@@ -190,18 +207,36 @@ def test_workers_give_identical_results(tmp_path):
     cfg = DataConfig(dataset=str(root), classes=CLASSES3)
     inv = scan(cfg)
     results = {}
-    for backend in ("serial", "thread", "process"):
-        preprocess.cache_dir("prepared")  # same home: clear between runs instead
+    for backend in ("serial", "thread"):
         for f in preprocess.cache_dir("prepared").glob("*.npz"):
             f.unlink()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SkippedImageWarning)
-            results[backend] = prepare(cfg, inv, workers=2, backend=backend, progress=False)
-        assert not results[backend].from_cache
+            a = prepare(cfg, inv, workers=2, backend=backend, progress=False)
+        assert not a.from_cache
+        results[backend] = (a.x, a.paths, a.skipped)
+    # Forked worker processes, in a fresh interpreter: this one may have TensorFlow loaded
+    # (other test modules), where clothgan rightly refuses to fork.
+    proc = subprocess.run([sys.executable, "-c", _PROCESS_RUN, str(root), ",".join(CLASSES3)],
+                          capture_output=True, timeout=120,
+                          env={**os.environ, "CLOTHGAN_HOME": str(tmp_path / "home")})
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    results["process"] = pickle.loads(proc.stdout)
     for b in ("thread", "process"):
-        np.testing.assert_array_equal(results[b].x, results["serial"].x)
-        assert results[b].paths == results["serial"].paths
-        assert results[b].skipped == results["serial"].skipped
+        np.testing.assert_array_equal(results[b][0], results["serial"][0])
+        assert results[b][1:] == results["serial"][1:]
+    assert [Path(s.path).name for s in results["serial"][2]] == ["bad.jpg"]
+
+
+def test_process_backend_falls_back_to_threads_where_fork_is_unsafe(tiny_folder, monkeypatch):
+    monkeypatch.setattr(preprocess, "_fork_is_safe", lambda: False)
+    ex = preprocess._make_executor("auto", 2)
+    assert isinstance(ex, ThreadPoolExecutor)
+    ex.shutdown()
+    with pytest.warns(UserWarning, match="process workers need fork"):
+        ex = preprocess._make_executor("process", 2)
+    assert isinstance(ex, ThreadPoolExecutor)
+    ex.shutdown()
 
 
 def test_cache_is_reused_and_rebuilt_exactly_when_it_should_be(tiny_folder):
