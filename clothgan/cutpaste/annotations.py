@@ -128,6 +128,8 @@ class Instance:
     label: int                 # index into the class list
     mask: np.ndarray           # bool HxW visible pixels
     source: str = ""           # the photo it was cut from
+    full_area: int = 0         # pixels of the whole transformed garment, inside the image or not
+    placed_area: int = 0       # pixels visible when it was pasted (before later garments)
 
     @property
     def box(self) -> tuple[int, int, int, int]:

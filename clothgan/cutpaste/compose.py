@@ -21,7 +21,7 @@ from .config import ComposeConfig, ExtractConfig
 from .extract import MASK_VERSION, Cutout, extract
 from .transforms import sample_transform, transform_garment
 
-BANK_VERSION = 1
+BANK_VERSION = 2
 
 
 # --- The garment bank: cut-outs ready to paste ------------------------------------------------
@@ -60,6 +60,7 @@ class GarmentBank:
     sources: list[str]
     classes: tuple[str, ...] = CLASSES
     means: np.ndarray = field(default=None)  # mean garment luminance: the contrast jitter's pivot
+    failed: list[tuple[str, str]] = field(default_factory=list)   # (photo, reason) left out
 
     def __post_init__(self) -> None:
         self.labels = np.asarray(self.labels, np.int32)
@@ -83,7 +84,8 @@ class GarmentBank:
                 else np.zeros(0, np.uint8))
         tmp = path.with_name(path.name + f".{os.getpid()}.tmp.npz")
         np.savez(tmp, flat=flat, shapes=shapes, labels=self.labels, means=self.means,
-                 sources=np.array(self.sources, dtype=str), classes=np.array(self.classes, dtype=str))
+                 sources=np.array(self.sources, dtype=str), classes=np.array(self.classes, dtype=str),
+                 failed=np.array(self.failed, dtype=str).reshape(-1, 2))
         os.replace(tmp, path)
 
     @classmethod
@@ -94,7 +96,8 @@ class GarmentBank:
             starts = ends - shapes[:, 0] * shapes[:, 1] * 4
             rgba = [flat[s:e].reshape(h, w, 4) for s, e, (h, w) in zip(starts, ends, shapes)]
             return cls(rgba, z["labels"], [str(s) for s in z["sources"]],
-                       tuple(str(c) for c in z["classes"]), z["means"])
+                       tuple(str(c) for c in z["classes"]), z["means"],
+                       [(str(p), str(r)) for p, r in z["failed"]])
 
 
 def _garment_mean(rgba: np.ndarray) -> float:
@@ -151,8 +154,7 @@ def build_bank(records: list[Record], extract_cfg: ExtractConfig = ExtractConfig
     path = cache_dir("cutouts") / f"{_bank_key(records, extract_cfg, longer_side, classes)}.npz"
     if path.is_file():
         bank = GarmentBank.load(path)
-        failed_paths = sorted({r.path for r in records} - set(bank.sources))
-        return bank, BankReport(path, bank.counts(), [(p, "failed extraction") for p in failed_paths])
+        return bank, BankReport(path, bank.counts(), bank.failed)
     from .runner import parallel_map
 
     index = {c: i for i, c in enumerate(classes)}
@@ -169,7 +171,7 @@ def build_bank(records: list[Record], extract_cfg: ExtractConfig = ExtractConfig
     if not rgba:
         raise DataError(f"no garment could be extracted from the {len(records)} photos; "
                         f"first failure: {failed[0][0]}: {failed[0][1]}")
-    bank = GarmentBank(rgba, np.array(labels), sources, tuple(classes))
+    bank = GarmentBank(rgba, np.array(labels), sources, tuple(classes), failed=failed)
     bank.save(path)
     return bank, BankReport(path, bank.counts(), failed)
 
@@ -182,8 +184,10 @@ class Scene:
     instances: list[Instance]
 
 
-def _feather_pad(cfg: ComposeConfig, scale: float = 1.0) -> int:
-    return int(math.ceil(3 * cfg.feather * scale)) + 1 if cfg.blend == "gaussian" else 2
+def _feather_pad(cfg: ComposeConfig) -> int:
+    # Room for the feathered edge; the same for every blend mode, so that a scene's geometry
+    # does not depend on how it is blended.
+    return int(math.ceil(3 * cfg.feather)) + 2
 
 
 def _blend(canvas: np.ndarray, patch: np.ndarray, x0: int, y0: int, cfg: ComposeConfig,
@@ -213,10 +217,12 @@ def _blend(canvas: np.ndarray, patch: np.ndarray, x0: int, y0: int, cfg: Compose
         msk = cv2.copyMakeBorder(hard.astype(np.uint8) * 255, m, m, m, m, cv2.BORDER_CONSTANT, value=0)
         bx, by, bw, bh = cv2.boundingRect(msk)
         if bw > 2 and bh > 2:
-            dst = cv2.copyMakeBorder(canvas, m, m, m, m, cv2.BORDER_REPLICATE)
-            out = cv2.seamlessClone(src, dst, msk, (cx0 + bx + bw // 2, cy0 + by + bh // 2),
-                                    cv2.NORMAL_CLONE)
-            canvas[:] = out[m:-m, m:-m]
+            # Solve on the garment's window only (edge-replicated where it leaves the canvas).
+            dst = cv2.copyMakeBorder(canvas, m, m, m, m, cv2.BORDER_REPLICATE)[cy0:cy1 + 2 * m,
+                                                                               cx0:cx1 + 2 * m]
+            out = cv2.seamlessClone(src, np.ascontiguousarray(dst), msk,
+                                    (bx + bw // 2, by + bh // 2), cv2.NORMAL_CLONE)
+            roi[:] = out[m:-m, m:-m]
     return hard
 
 
@@ -263,7 +269,7 @@ def compose_scene(rng: np.random.Generator, bank: GarmentBank, backgrounds: Back
     n = len(labels) if labels is not None else int(rng.integers(cfg.objects[0], cfg.objects[1] + 1))
     visible: list[int] = []
     placed_area: list[int] = []
-    kept: list[tuple[int, str]] = []
+    kept: list[tuple[int, str, int, int]] = []   # label, source, full area, placed area
     pad = _feather_pad(cfg)
     for k in range(n):
         pool = bank.of_class(labels[k]) if labels is not None else None
@@ -291,8 +297,9 @@ def compose_scene(rng: np.random.Generator, bank: GarmentBank, backgrounds: Back
         area = int(np.count_nonzero(hard))
         visible.append(area)
         placed_area.append(area)
-        kept.append((int(bank.labels[g]), bank.sources[g]))
-    instances = [Instance(label, ids == i + 1, src) for i, (label, src) in enumerate(kept)]
+        kept.append((int(bank.labels[g]), bank.sources[g], int(np.count_nonzero(mask)), area))
+    instances = [Instance(label, ids == i + 1, src, full, placed)
+                 for i, (label, src, full, placed) in enumerate(kept)]
     instances = [inst for inst in instances if inst.mask.any()]
     return Scene(canvas, instances)
 

@@ -48,12 +48,26 @@ def item_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), int(index)])
 
 
-def _init(bank: GarmentBank | str, cfg: ComposeConfig, seed: int, out: str) -> None:
-    if not isinstance(bank, GarmentBank):
-        bank = GarmentBank.load(bank)
+def _init(bank: GarmentBank | str, cfg: ComposeConfig, seed: int, out: str,
+          backgrounds: Backgrounds | None = None) -> None:
+    """Remember what to load; loading happens on first use, where errors reach the caller
+    (an exception in a pool initializer would make the pool respawn workers for ever)."""
+    _STATE.clear()
+    _STATE.update(bank=bank, cfg=cfg, seed=seed, out=Path(out), backgrounds=backgrounds)
+
+
+def _state() -> dict:
+    s = _STATE
+    if not isinstance(s["bank"], GarmentBank):
+        s["bank"] = GarmentBank.load(s["bank"])
+    if s["backgrounds"] is None:
+        s["backgrounds"] = _backgrounds(s["cfg"], s["seed"])
+    return s
+
+
+def _backgrounds(cfg: ComposeConfig, seed: int) -> Backgrounds:
     size = render_size(cfg) if cfg.mode == "classification" else cfg.size
-    _STATE.update(bank=bank, cfg=cfg, seed=seed, out=Path(out),
-                  backgrounds=Backgrounds(size, cfg.backgrounds, seed, cfg.procedural_pool))
+    return Backgrounds(size, cfg.backgrounds, seed, cfg.procedural_pool)
 
 
 def _write_image(path: Path, img: np.ndarray, params: list[int]) -> None:
@@ -64,7 +78,7 @@ def _write_image(path: Path, img: np.ndarray, params: list[int]) -> None:
 
 def make_item(index: int) -> dict:
     """Compose and write image `index`; return what the dataset-level files need about it."""
-    s = _STATE
+    s = _state()
     cfg, out, rng = s["cfg"], s["out"], item_rng(s["seed"], index)
     if cfg.mode == "classification":
         present = [c for c in range(len(s["bank"].classes)) if s["bank"].of_class(c).size]
@@ -158,12 +172,15 @@ def compose_dataset(out: str | os.PathLike, count: int, bank: GarmentBank, cfg: 
             for c in bank.classes:
                 if bank.of_class(bank.classes.index(c)).size:
                     (tmp / c).mkdir()
-        if workers is not None and workers != 1 and bank_path is None:
+        if workers != 1 and count > 1 and bank_path is None:
             raise ValueError("bank_path is needed to run worker processes")
-        init_bank = bank if (workers == 1 or count == 1) else str(bank_path)
+        backgrounds = _backgrounds(cfg, seed)   # checks a --backgrounds folder before any work
+        local = workers == 1 or count == 1
+        init = ((bank, cfg, seed, str(tmp), backgrounds) if local
+                else (str(bank_path), cfg, seed, str(tmp)))
         results = parallel_map(make_item, list(range(count)), workers,
                                desc=f"composing {cfg.mode}s", progress=progress,
-                               initializer=_init, initargs=(init_bank, cfg, seed, str(tmp)))
+                               initializer=_init, initargs=init)
         result = _finish(tmp, results, bank, cfg, seed, extra_meta or {})
         if out.exists():
             trash = out.parent / f".{out.name}.old-{os.getpid()}"
@@ -225,8 +242,11 @@ def make_dataset(out: str | os.PathLike, count: int, cfg: ComposeConfig = Compos
     """
     from ..config import DataConfig
     from ..data import scan
+    from .backgrounds import PLAIN, list_images
     from .compose import build_bank, select_sources
 
+    if cfg.backgrounds not in (None, PLAIN):
+        list_images(cfg.backgrounds)   # a wrong folder fails now, not after the extraction
     inv = scan(DataConfig(dataset=dataset))
     records = select_sources(inv, per_class, split, seed)
     bank, report = build_bank(records, extract_cfg, cfg.source_size, workers=workers,

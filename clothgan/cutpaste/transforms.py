@@ -21,8 +21,8 @@ class TransformParams:
     scale: float = 0.5          # garment's longer side / reference length (scene's shorter side)
     rotation: float = 0.0       # degrees, counter-clockwise on screen
     flip: bool = False
-    tilt_x: float = 0.0         # degrees about the horizontal axis (top edge away from camera > 0)
-    tilt_y: float = 0.0         # degrees about the vertical axis
+    tilt_x: float = 0.0         # degrees about the horizontal axis (> 0: top edge towards the camera)
+    tilt_y: float = 0.0         # degrees about the vertical axis (> 0: left edge away)
     brightness: float = 0.0     # share of full scale
     contrast: float = 1.0
 
