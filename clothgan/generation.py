@@ -277,7 +277,7 @@ def file_name(seed: int, index: int) -> str:
     return f"s{seed}_{index:06d}.png"
 
 
-def _plan(labels: list[int], per_class: int, latent_dim: int, seed: int,
+def noise_batches(labels: list[int], per_class: int, latent_dim: int, seed: int,
           batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(noise, labels, indices) batches over all classes; each class's noise drawn as one stream."""
     zs, ys, idx, filled = [], [], [], 0
@@ -374,7 +374,7 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
                 tqdm(total=total, desc=f"generate {out_dir.name}", unit="img",
                      disable=not progress) as bar:
             pending = []
-            for z, y, idx in _plan(labels, per_class, sampler.latent_dim, seed, batch_size):
+            for z, y, idx in noise_batches(labels, per_class, sampler.latent_dim, seed, batch_size):
                 pixels = to_uint8(sampler._fn(z, y).numpy())
                 rel = [f"{names[lab]}/{file_name(seed, i)}" for lab, i in zip(y, idx)]
                 rows.extend((r, names[lab], int(lab), seed, int(i), sampler.checkpoint_sha256)

@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from .classifier import (ClassifierConfig, JudgeInfo, balanced_accuracy, domain_classifier,
-                         feature_model, predict_proba, train_classifier)
+                         feature_model, predict_proba, run_batched, train_classifier)
 from .config import CLASSES, DataConfig
 from .errors import ClothganError
 
@@ -266,11 +266,11 @@ class EvalConfig:
 
     @classmethod
     def quick(cls, **changes) -> "EvalConfig":
-        """Classifiers trained for 2 epochs, 10 KID subsets: rough numbers in seconds (CI, smoke runs).
+        """Classifiers trained for 3 epochs, 10 KID subsets: rough numbers in seconds (CI, smoke runs).
 
         Notebooks 08 and 09 both use it in fast mode, so they share one cached judge.
         """
-        return cls(**{"classifier": ClassifierConfig(epochs=2), "kid_subsets": 10, **changes})
+        return cls(**{"classifier": ClassifierConfig(epochs=3), "kid_subsets": 10, **changes})
 
 
 @dataclass(frozen=True)
@@ -502,7 +502,7 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
     feats = feature_model(judge)
 
     def f(x):
-        return np.asarray(feats.predict(x, batch_size=512, verbose=0), np.float64)
+        return run_batched(feats, x).astype(np.float64)
 
     f_test, f_val, f_syn = f(te.x[te_mask]), f(va.x[va_mask][i_val]), f(syn.x[i_syn])
     fid_syn, fid_ref = fid(f_syn, f_test), fid(f_val, f_test)

@@ -54,7 +54,7 @@ class GeneratorExplorer:
             control.observe(self._update, names="value")
         self.widget = w.VBox([w.HBox([self.cls, self.seed, self.count]), self.image])
         self._update()
-        self._static = self.image.value    # the starting view, for front ends without widgets
+        self._static = bytes(self.image.value)   # the starting view, for front ends without widgets
 
     def _update(self, change=None) -> None:
         self.image.value = render_samples(self.sampler, self.cls.value, int(self.seed.value),

@@ -216,3 +216,20 @@ def test_api_errors(tiny_run, tmp_path):
         generate(tiny_run, 1, tmp_path / "file", progress=False)
     with pytest.raises(ClothganError, match="run.json"):
         generate(tmp_path, 1, tmp_path / "o", progress=False)
+
+
+def test_explorer_widget_has_static_fallback(tiny_run):
+    """Front ends with widgets get the live view; others the PNG of the starting settings."""
+    from clothgan.generation import Sampler
+    from clothgan.widgets import generator_explorer
+
+    e = generator_explorer(Sampler.load(tiny_run, "float32"), cls="pants", seed=1, count=3)
+    bundle = e._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    import base64
+    png = base64.b64decode(bundle["image/png"])
+    assert png.startswith(b"\x89PNG")
+    before = bytes(e.image.value)
+    e.cls.value = "skirt"
+    assert bytes(e.image.value) != before and bytes(e.image.value).startswith(b"\x89PNG")
+    assert base64.b64decode(e._repr_mimebundle_()["image/png"]) == png    # fallback stays the start view
