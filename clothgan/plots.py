@@ -179,3 +179,61 @@ def pixel_histograms(named: Mapping[str, np.ndarray], ax=None, bins: int = 64,
 def class_means(means: np.ndarray, class_names: Sequence[str], fig=None, cell: float = 1.2):
     """The average image of each class in one row (explore.class_means)."""
     return image_grid([list(means)], col_titles=list(class_names), fig=fig, cell=cell)
+
+
+# ----------------------------------------------------------------------------- 08 cut and paste
+
+def mask_overlay(image: np.ndarray, mask: np.ndarray, ax=None, truth: np.ndarray | None = None,
+                 title: str | None = None):
+    """A photo (uint8 RGB) with its garment mask: outside dimmed, the outline in red.
+
+    With `truth` (a known mask), errors are coloured instead: red where the mask took background,
+    blue where it missed garment.
+    """
+    fig, ax = _ax(ax, (3, 3.6))
+    img = to_display(image)
+    m = mask >= 128 if mask.dtype == np.uint8 else mask.astype(bool)
+    shown = img * np.where(m, 1.0, 0.35)[..., None] if img.ndim == 3 else img
+    if truth is not None:
+        shown = shown.copy()
+        shown[m & ~truth] = (0.9, 0.1, 0.1)
+        shown[~m & truth] = (0.1, 0.3, 0.95)
+    show_image(ax, shown, title)
+    ax.contour(m.astype(float), levels=[0.5], colors=["#ff3030"], linewidths=1.0)
+    return fig
+
+
+def mask_overlays(items: Sequence[tuple], fig=None, ncols: int = 6, cell: float = 1.9):
+    """A grid of mask_overlay panels: items are (image, mask, title) or (image, mask, title, truth)."""
+    n = len(items)
+    nrows = max(1, -(-n // ncols))
+    fig = _fig(fig, (cell * min(n, ncols), cell * 1.25 * nrows))
+    axes = np.atleast_1d(fig.subplots(nrows, min(n, ncols), squeeze=False)).ravel()
+    for ax, item in zip(axes, items):
+        image, mask, title = item[:3]
+        mask_overlay(image, mask, ax=ax, truth=item[3] if len(item) > 3 else None, title=title)
+    for ax in axes[n:]:
+        ax.axis("off")
+    return fig
+
+
+def annotated_scene(image: np.ndarray, boxes: Sequence[Sequence[float]], labels: Sequence[int],
+                    class_names: Sequence[str], masks: Sequence[np.ndarray] | None = None, ax=None,
+                    title: str | None = None):
+    """A scene with its instance masks (tinted) and boxes (x, y, w, h) labelled by class."""
+    from matplotlib.patches import Rectangle
+
+    fig, ax = _ax(ax, (5, 5))
+    img = to_display(image).copy()
+    colors = plt.get_cmap("tab10")
+    for k, m in enumerate(masks or []):
+        c = np.array(colors(labels[k] % 10)[:3])
+        img[m] = 0.5 * img[m] + 0.5 * c
+    show_image(ax, img, title)
+    for (x, y, w, h), lab in zip(boxes, labels):
+        c = colors(lab % 10)
+        # Boxes are pixel edges: pixel i covers [i - 0.5, i + 0.5] in imshow's coordinates.
+        ax.add_patch(Rectangle((x - 0.5, y - 0.5), w, h, fill=False, lw=1.5, ec=c))
+        ax.text(x - 0.5, y - 1.5, class_names[lab], color="white", fontsize=7, va="bottom",
+                bbox=dict(fc=c, ec="none", pad=1, alpha=0.9))
+    return fig
