@@ -17,7 +17,7 @@ from _cutpaste_helpers import garment_folder
 from clothgan.cli import main
 from clothgan.config import CLASSES
 from clothgan.cutpaste import dataset as ds
-from clothgan.cutpaste.annotations import read_coco, read_yolo, segmentation_to_mask
+from clothgan.cutpaste.annotations import read_coco, read_scene, read_yolo, segmentation_to_mask
 from clothgan.cutpaste.config import ComposeConfig
 from clothgan.cutpaste.dataset import make_dataset
 from clothgan.errors import ClothganError
@@ -48,6 +48,9 @@ def test_written_annotations_agree_across_formats(photos, tmp_path):
     out = res.out
     coco = read_coco(out / "annotations.json")
     assert [c["name"] for c in coco["categories"]] == list(CLASSES)
+    scene = read_scene(out, 1, coco)
+    assert scene.image.shape == (160, 160, 3) and len(scene.masks) == len(scene.yolo) >= 1
+    assert all(np.array_equal(a, b) for a, b in zip(scene.masks, scene.mask_files))
     assert len(coco["images"]) == 12 and len(coco["annotations"]) == res.instances >= 12
     assert (out / "data.yaml").read_text().count("\n  ") == 10
     for im in coco["images"]:

@@ -33,12 +33,24 @@ def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
 
 def rle_counts(mask: np.ndarray) -> list[int]:
     """Alternating run lengths (background first) of the mask read column by column."""
-    flat = np.asarray(mask, bool).ravel(order="F")
+    mask = np.asarray(mask, bool)
+    h, w = mask.shape
+    cols = np.flatnonzero(mask.any(axis=0))
+    if cols.size == 0:
+        return [h * w]
+    # Only the garment's columns need reading; the columns either side add to the end runs.
+    c0, c1 = int(cols[0]), int(cols[-1]) + 1
+    flat = mask[:, c0:c1].ravel(order="F")
     change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
-    bounds = np.concatenate(([0], change, [flat.size]))
-    counts = np.diff(bounds).tolist()
-    if flat.size and flat[0]:
+    counts = np.diff(np.concatenate(([0], change, [flat.size]))).tolist()
+    if flat[0]:
         counts.insert(0, 0)
+    counts[0] += c0 * h
+    if flat[-1]:
+        counts.append(0)
+    counts[-1] += (w - c1) * h
+    if counts[-1] == 0:
+        counts.pop()
     return counts
 
 
@@ -200,3 +212,38 @@ def read_yolo(path: str | os.PathLike, width: int, height: int) -> list[tuple[in
             out.append((int(c), (float(cx) * width - w_px / 2, float(cy) * height - h_px / 2,
                                  w_px, h_px)))
     return out
+
+
+@dataclass
+class SceneOnDisk:
+    """One written scene as a detection tool would see it: every label read back from the files."""
+
+    file_name: str
+    image: np.ndarray                     # uint8 RGB
+    labels: list[int]                     # COCO category_id - 1, in annotation order
+    boxes: list[tuple[float, ...]]        # COCO bbox (x, y, w, h)
+    masks: list[np.ndarray]               # decoded COCO segmentations (bool)
+    mask_files: list[np.ndarray]          # the per-instance mask PNGs (bool)
+    yolo: list[tuple[int, tuple[float, ...]]]   # YOLO labels converted to pixels
+
+
+def read_scene(root: str | os.PathLike, which: int | str = 0, coco: dict | None = None) -> SceneOnDisk:
+    """Scene `which` (position in the COCO file, or its file name) of a written dataset."""
+    root = Path(root)
+    coco = coco or read_coco(root / COCO_FILE)
+    image_info = coco["images"][which] if isinstance(which, int) else next(
+        im for im in coco["images"] if im["file_name"] == which)
+    name = image_info["file_name"]
+    bgr = cv2.imread(str(root / "images" / name), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise FileNotFoundError(f"{root / 'images' / name}: image listed in {COCO_FILE} is missing")
+    h, w = bgr.shape[:2]
+    anns = coco["per_image"][name]
+    return SceneOnDisk(
+        file_name=name, image=bgr[:, :, ::-1].copy(),
+        labels=[a["category_id"] - 1 for a in anns],
+        boxes=[tuple(a["bbox"]) for a in anns],
+        masks=[segmentation_to_mask(a["segmentation"], h, w) for a in anns],
+        mask_files=[cv2.imread(str(root / a["mask_file"]), cv2.IMREAD_UNCHANGED) > 0 for a in anns
+                    if a.get("mask_file")],
+        yolo=read_yolo(root / "labels" / (Path(name).stem + ".txt"), w, h))

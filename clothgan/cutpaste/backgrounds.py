@@ -13,12 +13,14 @@ import cv2
 import numpy as np
 
 from ..data import IMAGE_SUFFIXES
+from ..datasets import cache_dir
 from ..errors import DataError
 from .extract import read_rgb
 from .synthetic import smooth_noise, texture
 
 PROCEDURAL_KINDS = ("gradient", "radial", "noise", "wood", "carpet", "tiles", "plaid", "mottled")
 PLAIN = "white"   # the `backgrounds` value that asks for a plain white background
+POOL_VERSION = 1  # bump when procedural() changes: cached pools are then remade
 
 
 def _color(rng: np.random.Generator) -> np.ndarray:
@@ -72,9 +74,32 @@ class Backgrounds:
         self.files = list_images(source) if source not in (None, PLAIN) else []
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_items = cache_items
+        self._pool: np.ndarray | None = None
+
+    def pool_path(self) -> Path:
+        return cache_dir("backgrounds") / f"v{POOL_VERSION}-{self.size}-{self.seed}-{self.pool}.npy"
+
+    def prepare(self) -> "Backgrounds":
+        """Make the procedural pool once and keep it on disk; every process maps the same file
+        (no per-worker regeneration, pages shared). Folder and plain sources need nothing."""
+        if self.files or self.source == PLAIN or self._pool is not None:
+            return self
+        path = self.pool_path()
+        if not path.is_file():
+            pool = np.stack([self._procedural(j) for j in range(self.pool)])
+            tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
+            np.save(tmp, pool)
+            os.replace(tmp, path)
+        self._pool = np.load(path, mmap_mode="r")
+        return self
+
+    def _procedural(self, j: int) -> np.ndarray:
+        return procedural(np.random.default_rng([self.seed, 7919, j]), self.size)
 
     def _get(self, j: int) -> np.ndarray:
-        """Pool entry j, made on first use (procedural: from (seed, j) alone) and kept."""
+        """Pool entry j (procedural: made from (seed, j) alone)."""
+        if self._pool is not None:
+            return self._pool[j]
         img = self._cache.get(j)
         if img is None:
             if self.files:
@@ -84,7 +109,7 @@ class Backgrounds:
                 img = cv2.resize(img, (max(1, round(img.shape[1] * s)), max(1, round(img.shape[0] * s))),
                                  interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
             else:
-                img = procedural(np.random.default_rng([self.seed, 7919, j]), self.size)
+                img = self._procedural(j)
             self._cache[j] = img
             if len(self._cache) > self._cache_items:
                 self._cache.popitem(last=False)
@@ -109,7 +134,7 @@ class Backgrounds:
                 img = cv2.rotate(img, (cv2.ROTATE_90_CLOCKWISE, cv2.ROTATE_180,
                                        cv2.ROTATE_90_COUNTERCLOCKWISE)[k - 1])
         # cv2 returns new arrays: the cached pool entry is never painted on.
-        out = cv2.flip(img, 1) if u[3] < 0.5 else img.copy()
+        out = cv2.flip(img, 1) if u[3] < 0.5 else np.array(img)
         # A per-channel gain: the same background under different light.
         gains = 0.85 + 0.3 * u[4:7]
         lut = np.clip(np.arange(256, dtype=np.float32)[:, None] * gains[None, :].astype(np.float32)

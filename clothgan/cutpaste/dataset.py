@@ -67,7 +67,7 @@ def _state() -> dict:
 
 def _backgrounds(cfg: ComposeConfig, seed: int) -> Backgrounds:
     size = render_size(cfg) if cfg.mode == "classification" else cfg.size
-    return Backgrounds(size, cfg.backgrounds, seed, cfg.procedural_pool)
+    return Backgrounds(size, cfg.backgrounds, seed, cfg.procedural_pool).prepare()
 
 
 def _write_image(path: Path, img: np.ndarray, params: list[int]) -> None:

@@ -1,0 +1,131 @@
+"""Cut-and-paste throughput: 512x512 scenes, 1-3 garments, gaussian blending, masks cached.
+
+Prints one JSON object. All numbers come from this process and run:
+  compose_per_core     scenes/s composed in memory on one core (median of repeats)
+  write_per_core       scenes/s on one core including every file (JPEG, masks, YOLO, COCO)
+  workers              scenes/s with a worker per core, files included (and per core)
+  baseline             a straightforward full-frame compositor (each garment warped onto a
+                       whole canvas, blurred and blended as float images), same draws
+Garments come from the real dataset when CLOTHGAN_DATA_DIR (or the cache) has it, else from
+synthetic garment photos; "source" says which. Usage: python bench/compose.py [--scenes N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from clothgan.cutpaste.backgrounds import Backgrounds
+from clothgan.cutpaste.compose import build_bank, compose_scene, select_sources
+from clothgan.cutpaste.config import ComposeConfig
+from clothgan.cutpaste.dataset import compose_dataset, item_rng
+from clothgan.cutpaste.runner import default_workers
+from clothgan.cutpaste.transforms import garment_homography, jitter_lut, sample_transform
+
+
+def _bank(per_class: int):
+    from clothgan.config import DataConfig
+    from clothgan.data import scan
+
+    try:
+        inv = scan(DataConfig())
+        source = "clothing-full (real photos)"
+    except Exception:   # no dataset here: synthetic garment photos instead
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+        from _cutpaste_helpers import garment_folder
+
+        folder = garment_folder(Path(tempfile.mkdtemp()) / "photos", per_class)
+        inv = scan(DataConfig(dataset=str(folder)))
+        source = "synthetic garment photos"
+    records = select_sources(inv, per_class, split=None)
+    bank, report = build_bank(records, workers=default_workers(), progress=False)
+    return bank, report, source
+
+
+def baseline_scene(rng, bank, backgrounds, cfg: ComposeConfig) -> np.ndarray:
+    """Same random draws as compose_scene, composited the plain way on the whole canvas."""
+    size = cfg.size
+    canvas = backgrounds.draw(rng).astype(np.float32)
+    n = int(rng.integers(cfg.objects[0], cfg.objects[1] + 1))
+    for _ in range(n):
+        g = int(rng.integers(len(bank)))
+        p = sample_transform(rng, cfg.transform)
+        rgba = bank.rgba[g]
+        h = garment_homography(rgba.shape[1], rgba.shape[0], p, size, cfg.transform.focal)
+        u = rng.random(2)
+        move = np.array([[1, 0, u[0] * size], [0, 1, u[1] * size], [0, 0, 1]])
+        full = cv2.warpPerspective(rgba, move @ h, (size, size), flags=cv2.INTER_LINEAR)
+        rgb = cv2.LUT(np.ascontiguousarray(full[:, :, :3]),
+                      jitter_lut(p.brightness, p.contrast, float(bank.means[g])))
+        a = cv2.GaussianBlur(full[:, :, 3].astype(np.float32) / 255.0, (0, 0), cfg.feather)[:, :, None]
+        canvas = canvas * (1.0 - a) + rgb.astype(np.float32) * a
+    return np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
+
+
+def _rate(fn, n: int, repeats: int) -> float:
+    rates = []
+    for r in range(repeats):
+        t = time.perf_counter()
+        for i in range(n):
+            fn(r * n + i)
+        rates.append(n / (time.perf_counter() - t))
+    return statistics.median(rates)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scenes", type=int, default=300)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--per-class", type=int, default=20)
+    args = ap.parse_args()
+    cv2.setNumThreads(1)   # one core means one core
+
+    bank, report, source = _bank(args.per_class)
+    cfg = ComposeConfig(size=512, objects=(1, 3), blend="gaussian")
+    bg = Backgrounds(cfg.size, None, 0, cfg.procedural_pool)
+    t = time.perf_counter()
+    for j in range(cfg.procedural_pool):
+        bg._get(j)
+    pool_seconds = time.perf_counter() - t
+
+    compose = _rate(lambda i: compose_scene(item_rng(0, i), bank, bg, cfg), args.scenes, args.repeats)
+    base = _rate(lambda i: baseline_scene(item_rng(0, i), bank, bg, cfg), args.scenes, args.repeats)
+
+    def write_rate(workers: int, n: int) -> float:
+        rates = []
+        for _ in range(max(1, args.repeats // 2)):
+            out = Path(tempfile.mkdtemp()) / "scenes"
+            res = compose_dataset(out, n, bank, cfg, seed=0, workers=workers, bank_path=report.path,
+                                  progress=False)
+            rates.append(res.images_per_second)
+            shutil.rmtree(out.parent)
+        return statistics.median(rates)
+
+    write1 = write_rate(1, args.scenes)
+    cores = default_workers()
+    write_all = write_rate(cores, args.scenes * cores)
+    print(json.dumps({
+        "bench": "compose", "source": source, "garments": len(bank), "size": cfg.size,
+        "objects": list(cfg.objects), "blend": cfg.blend, "scenes": args.scenes,
+        "compose_per_core": round(compose, 1),
+        "write_per_core": round(write1, 1),
+        "baseline_full_frame_per_core": round(base, 1),
+        "ratio_compose_vs_baseline": round(compose / base, 2),
+        "workers": cores, "write_all_workers": round(write_all, 1),
+        "write_all_workers_per_core": round(write_all / cores, 1),
+        "background_pool_seconds": round(pool_seconds, 2),
+        "target_per_core": 100, "cpu_count": os.cpu_count(),
+    }))
+
+
+if __name__ == "__main__":
+    main()
