@@ -186,6 +186,9 @@ def scan_folders(root: Path, cfg: DataConfig) -> Inventory:
     wanted = set(cfg.classes)
     inv = Inventory(root=root, records=[], kind="folders", own_split=bool(split_dirs))
     layouts = [(normalize_label(s.name), s) for s in split_dirs] if split_dirs else [(None, root)]
+    for other in (p for p in subdirs if split_dirs and p not in split_dirs):
+        # A label folder beside split folders: which split it belongs to is unknown.
+        inv.unlisted_files += sorted(str(f) for f in other.rglob("*") if _is_image(f))
     for split, base in layouts:
         with os.scandir(base) as it:
             entries = sorted(it, key=lambda e: e.name)

@@ -120,6 +120,7 @@ def test_split_folders_are_honoured(tmp_path):
             for i in range(2):
                 write_image(tmp_path / split / c / f"{split}{i}.jpg")
     write_image(tmp_path / "train" / "Polo" / "p.jpg")
+    write_image(tmp_path / "dress" / "where.jpg")            # beside the split folders
     with pytest.warns(UserWarning, match="no images of class.*hat, longsleeve"):
         inv = scan(DataConfig(dataset=str(tmp_path)))
     assert inv.own_split
@@ -127,6 +128,7 @@ def test_split_folders_are_honoured(tmp_path):
     assert all(Path(r.path).name.startswith(r.split if r.split != "val" else "validation")
                for r in inv.records)
     assert inv.excluded_labels == {"Polo": 1}
+    assert inv.unlisted_files == [str(tmp_path / "dress" / "where.jpg")]
 
 
 def test_label_folders_ignore_stray_files_and_report_loose_images(tiny_folder):
