@@ -120,9 +120,9 @@ class TrainConfig:
     schedule "fused": one generator forward per step serves one D update and one G update.
     """
 
-    epochs: int = 60
+    epochs: int = 100
     batch_size: int = 64
-    fake_per_real: int = 2        # the article's G batch is the full batch: 2 fakes per real image
+    fake_per_real: int = 1        # the article's G batch is the full batch: 2 fakes per real image
     schedule: str = "fused"       # "fused" | "article"
     lr: float = 2e-4
     beta_1: float = 0.5

@@ -44,6 +44,9 @@ class ConditionalGAN(keras.Model):
         # The noise and fake-label stream: a variable, so checkpoints carry its state.
         self.noise_seed = keras.random.SeedGenerator(seed, name="noise_seed")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
+        # Both networks are built Functional models; without this, fit() under a distribution
+        # strategy tries a symbolic call with the (images, labels) batch.
+        self.built = True
 
     @classmethod
     def from_config_objects(cls, generator, discriminator, train_cfg: TrainConfig) -> "ConditionalGAN":
@@ -73,10 +76,19 @@ class ConditionalGAN(keras.Model):
 
     # -- pieces ------------------------------------------------------------------------------
     def sample_latent(self, n):
-        """(noise, labels) for n generated images: standard normal noise, uniform classes."""
-        noise = keras.random.normal((n, self.latent_dim), seed=self.noise_seed)
-        labels = ops.cast(keras.random.randint((n,), 0, self.num_classes, seed=self.noise_seed),
-                          "int32")
+        """(noise, labels) for n generated images: standard normal noise, uniform classes.
+
+        Drawn from the checkpointed seed stream; each replica folds in its id so that replicas
+        of a distributed step generate different images.
+        """
+        seed = ops.cast(self.noise_seed.next(), "int64")
+        ctx = tf.distribute.get_replica_context()
+        replica = ctx.replica_id_in_sync_group if ctx is not None else 0
+        seed = tf.random.experimental.stateless_fold_in(seed, replica)
+        noise_seed, label_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+        noise = tf.random.stateless_normal((n, self.latent_dim), seed=noise_seed)
+        labels = tf.random.stateless_uniform((n,), seed=label_seed, minval=0,
+                                             maxval=self.num_classes, dtype=tf.int32)
         return noise, labels
 
     def _loss(self, target: float, p):

@@ -1,0 +1,253 @@
+"""train(): the run directory contract, exact resume, NaN stop, atomic checkpoints, the CLI."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from conftest import write_image  # noqa: E402
+
+from clothgan.callbacks import read_history_csv  # noqa: E402
+from clothgan.checkpoint import (CHECKPOINT_FILE, load_checkpoint, read_checkpoint_meta,  # noqa: E402
+                                 save_checkpoint)
+from clothgan.cli import main  # noqa: E402
+from clothgan.config import CLASSES, DataConfig, TrainConfig  # noqa: E402
+from clothgan.errors import ClothganError  # noqa: E402
+from clothgan.runs import load_generator, read_run_info  # noqa: E402
+from clothgan.training import TrainingDiverged, train  # noqa: E402
+
+# 8 real + 8 generated images per step, float32 so results do not depend on bf16 hardware.
+TINY = TrainConfig(batch_size=16, epochs=3, precision="float32", seed=7)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory) -> DataConfig:
+    root = tmp_path_factory.mktemp("tiny_gan")
+    for ci, c in enumerate(CLASSES):
+        for i in range(6):
+            write_image(root / c / f"{c}_{i}.png", color=(20 * ci, 255 - 20 * ci, 100 + i * 10))
+    return DataConfig(dataset=str(root))
+
+
+@pytest.fixture(scope="module")
+def finished_run(tiny_data, tmp_path_factory):
+    """An uninterrupted 3-epoch run (the reference for resume and reproducibility)."""
+    out = tmp_path_factory.mktemp("runs") / "a"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CLOTHGAN_HOME", str(tmp_path_factory.mktemp("home_a")))
+        result = train(out, tiny_data, training=TINY, progress=False, verbose=False)
+    return result
+
+
+def _checkpoint_arrays(path):
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files if k != "meta"}
+
+
+def _state(gan):
+    """Every checkpointed variable, keyed like the checkpoint file."""
+    from clothgan.checkpoint import _groups
+
+    return {f"{g}/{i:04d}": np.asarray(v.numpy()) for g, vs in _groups(gan).items()
+            for i, v in enumerate(vs)}
+
+
+class _Interrupt(keras.callbacks.Callback):
+    """Simulates Ctrl-C in the middle of an epoch."""
+
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.at = (epoch, batch)
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            raise KeyboardInterrupt
+
+
+class _Probe(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.state = _state(self.model)
+
+
+def test_run_directory_is_self_describing(finished_run):
+    out = finished_run.run_dir
+    info = read_run_info(out)
+    assert info.class_names == CLASSES and info.epochs_done == 3
+    assert (info.image_size, info.channels, info.latent_dim, info.preset) == (28, 1, 100, "seed")
+    assert TrainConfig.from_dict(info.config["training"]) == TINY
+    g, _ = load_generator(out)
+    images = np.asarray(g([np.zeros((4, 100), "float32"), np.arange(4, dtype="int32")]))
+    assert images.shape == (4, 28, 28, 1) and images.dtype == np.float32
+    assert np.abs(images).max() <= 1
+    # generator.keras holds the trained weights of the last epoch.
+    ckpt = _checkpoint_arrays(out / CHECKPOINT_FILE)
+    for i, w in enumerate(g.get_weights()):
+        np.testing.assert_array_equal(w, ckpt[f"generator/{i:04d}"])
+    rows = read_history_csv(out / "history.csv")
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
+    assert {"d_loss", "g_loss", "d_real_acc", "d_fake_acc"} <= set(rows[0])
+    assert all(np.isfinite(r["d_loss"]) and np.isfinite(r["g_loss"]) for r in rows)
+    frames = sorted((out / "samples").glob("epoch_*.png"))
+    assert [f.name for f in frames] == [f"epoch_{e:04d}.png" for e in range(4)]
+    from PIL import Image
+
+    with Image.open(out / "samples" / "progress.gif") as gif:
+        assert gif.n_frames == 4
+    assert any(p.stat().st_size > 0 for p in (out / "tensorboard").glob("events.out.tfevents.*"))
+    assert not list(out.rglob(".*.tmp*"))           # no temporary files left behind
+
+
+def test_interrupted_then_resumed_run_equals_the_uninterrupted_one(finished_run, tiny_data,
+                                                                   tmp_path):
+    out = tmp_path / "b"
+    with pytest.raises(KeyboardInterrupt):
+        train(out, tiny_data, training=TINY, progress=False, verbose=False,
+              callbacks=[_Interrupt(epoch=2, batch=2)])
+    # Killed during epoch 3: the last checkpoint is epoch 2's, the history has epochs 1-2.
+    assert read_checkpoint_meta(out / CHECKPOINT_FILE)["epoch"] == 2
+    assert [r["epoch"] for r in read_history_csv(out / "history.csv")] == [1, 2]
+    saved = _checkpoint_arrays(out / CHECKPOINT_FILE)
+
+    probe = _Probe()
+    result = train(out, resume=True, progress=False, verbose=False, callbacks=[probe])
+    # Before the first resumed step, weights, optimizer slots and RNG state are the checkpoint's.
+    assert probe.state.keys() == saved.keys()
+    for k in saved:
+        np.testing.assert_array_equal(probe.state[k], saved[k], err_msg=k)
+    assert result.epochs_done == 3
+    rows = read_history_csv(out / "history.csv")
+    assert [r["epoch"] for r in rows] == [1, 2, 3]           # no gap, no repeat
+    # Same seed, same data order, same RNG stream: resuming changes nothing about the result.
+    ref = _state(finished_run.gan)
+    now = _state(result.gan)
+    for k in ref:
+        np.testing.assert_allclose(now[k], ref[k], rtol=1e-5, atol=1e-6, err_msg=k)
+    ref_rows = read_history_csv(finished_run.run_dir / "history.csv")
+    for a, b in zip(rows, ref_rows):
+        assert a["g_loss"] == pytest.approx(b["g_loss"], rel=1e-4)
+
+
+def test_seed_reproduces_and_another_seed_differs(tiny_data, tmp_path):
+    one = TINY.replace(epochs=1)
+    a = train(tmp_path / "s1", tiny_data, training=one, progress=False, verbose=False)
+    b = train(tmp_path / "s2", tiny_data, training=one, progress=False, verbose=False)
+    c = train(tmp_path / "s3", tiny_data, training=one.replace(seed=8), progress=False,
+              verbose=False)
+    wa, wb, wc = (r.gan.generator.get_weights() for r in (a, b, c))
+    assert all(np.array_equal(x, y) for x, y in zip(wa, wb))
+    assert not all(np.array_equal(x, y) for x, y in zip(wa, wc))
+
+
+class _Poison(keras.callbacks.Callback):
+    """Makes the generator produce NaN from the second epoch on."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 1:
+            k = self.model.generator.get_layer("to_image").kernel
+            k.assign(np.full(k.shape, np.nan, "float32"))
+
+
+def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tiny_data, tmp_path):
+    out = tmp_path / "nan"
+    with pytest.raises(TrainingDiverged, match="epoch 2.*last good state \\(epoch 1\\)"):
+        train(out, tiny_data, training=TINY, progress=False, verbose=False, callbacks=[_Poison()])
+    assert read_checkpoint_meta(out / CHECKPOINT_FILE)["epoch"] == 1
+    assert all(np.isfinite(v).all() for v in _checkpoint_arrays(out / CHECKPOINT_FILE).values())
+    assert [r["epoch"] for r in read_history_csv(out / "history.csv")] == [1]
+    assert read_run_info(out).epochs_done == 1
+    g, _ = load_generator(out)
+    assert all(np.isfinite(w).all() for w in g.get_weights())
+
+
+def test_a_failed_checkpoint_write_keeps_the_previous_file(finished_run, tmp_path, monkeypatch):
+    path = tmp_path / CHECKPOINT_FILE
+    gan = finished_run.gan
+    save_checkpoint(path, gan, 3, [{"epoch": 1}])
+    before = path.read_bytes()
+
+    def crash(f, **arrays):                      # dies half-way through writing
+        f.write(b"PK\x03\x04 partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(path, gan, 4, [])
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert read_checkpoint_meta(path)["epoch"] == 3
+    assert not list(tmp_path.glob(".*tmp*"))
+    assert load_checkpoint(path, gan)["history"] == [{"epoch": 1}]
+
+
+def test_refuses_to_clobber_or_resume_nothing(finished_run, tiny_data, tmp_path):
+    with pytest.raises(ClothganError, match="--resume"):
+        train(finished_run.run_dir, tiny_data, training=TINY)
+    with pytest.raises(ClothganError, match="nothing to resume"):
+        train(tmp_path / "empty", resume=True)
+    with pytest.raises(ClothganError, match="training settings"):
+        train(finished_run.run_dir, resume=True, training=TINY.replace(lr=1e-3))
+    with pytest.raises(ClothganError, match="fewer than one step"):
+        train(tmp_path / "big", tiny_data, training=TINY.replace(batch_size=512))
+
+
+def test_cli_trains_resumes_and_reports_errors(tiny_data, tmp_path, capsys):
+    out = tmp_path / "cli"
+    base = ["train", "--out", str(out), "--dataset", tiny_data.dataset, "--batch-size", "16",
+            "--no-progress"]
+    assert main(base + ["--epochs", "1"]) == 0
+    assert "1 epochs done" in capsys.readouterr().out
+    assert main(["train", "--out", str(out), "--resume", "--epochs", "2", "--no-progress"]) == 0
+    assert [r["epoch"] for r in read_history_csv(out / "history.csv")] == [1, 2]
+    info = read_run_info(out)
+    assert info.epochs_done == 2 and info.config["training"]["epochs"] == 2
+    assert main(["train", "--out", str(out), "--resume", "--lr", "0.1"]) == 2
+    assert "only --epochs may change" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "x"), "--image-size", "30"]) == 2
+    assert "multiple of 4" in capsys.readouterr().err
+
+
+def test_mirrored_strategy_on_two_logical_cpus(tiny_data, tmp_path):
+    """Two replicas give the same loss trend as one device, and draw different noise."""
+    import subprocess
+    import sys
+
+    script = f"""
+import json, sys
+import numpy as np, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from clothgan.training import train
+from clothgan.config import DataConfig, TrainConfig
+data = DataConfig(dataset={tiny_data.dataset!r})
+out = {{}}
+for strategy in ("mirrored", "default"):
+    cfg = TrainConfig(batch_size=16, epochs=3, precision="float32", seed=7, strategy=strategy)
+    r = train({str(tmp_path)!r} + "/" + strategy, data, training=cfg, progress=False, verbose=False)
+    out[strategy] = {{"replicas": r.replicas, "d_loss": [h["d_loss"] for h in r.history]}}
+    if strategy == "mirrored":
+        s = r.gan.distribute_strategy
+        per = s.experimental_local_results(s.run(lambda: r.gan.sample_latent(4)[0]))
+        out["replica_noise_differs"] = bool(not np.allclose(per[0], per[1]))
+print("RESULT" + json.dumps(out))
+"""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=300)
+    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT")]
+    assert proc.returncode == 0 and line, proc.stderr[-3000:]
+    res = json.loads(line[0][len("RESULT"):])
+    assert res["mirrored"]["replicas"] == 2 and res["default"]["replicas"] == 1
+    assert res["replica_noise_differs"]
+    mirrored, single = res["mirrored"]["d_loss"], res["default"]["d_loss"]
+    assert mirrored[-1] < mirrored[0] and single[-1] < single[0]
+    assert np.max(np.abs(np.subtract(mirrored, single))) < 0.1
