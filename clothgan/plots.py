@@ -181,6 +181,85 @@ def class_means(means: np.ndarray, class_names: Sequence[str], fig=None, cell: f
     return image_grid([list(means)], col_titles=list(class_names), fig=fig, cell=cell)
 
 
+# ----------------------------------------------------------------------------- 07 results
+
+def class_sample_grid(grid: np.ndarray, class_names: Sequence[str], fig=None, cell: float = 0.9,
+                      title: str | None = None):
+    """Generated samples, one row per class: `grid` is (classes, n, H, W, C) (Sampler.class_grid)."""
+    fig = image_grid(list(grid), row_labels=list(class_names), fig=fig, cell=cell)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def same_noise_grid(images: np.ndarray, class_names: Sequence[str], fig=None, cell: float = 0.9):
+    """(n, classes, H, W, C) from Sampler.same_noise: one noise vector per row, one class per column."""
+    fig = image_grid(list(images), row_labels=[f"noise {i + 1}" for i in range(len(images))],
+                     col_titles=list(class_names), fig=fig, cell=cell)
+    fig.suptitle("Same noise in each row, a different class in each column")
+    return fig
+
+
+def interpolation_strip(strips: np.ndarray, fig=None, cell: float = 0.9, title: str | None = None):
+    """(rows, steps, H, W, C) from Sampler.interpolate: each row walks between two noise vectors."""
+    steps = strips.shape[1]
+    cols = [f"t={t:.2f}" for t in np.linspace(0, 1, steps)]
+    fig = image_grid(list(strips), col_titles=cols, fig=fig, cell=cell)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+# ----------------------------------------------------------------------------- 09 evaluation
+
+def metric_bars(comparisons, fig=None, panel: float = 2.3):
+    """One panel per metrics.Comparison: the synthetic value beside its reference (grey)."""
+    comparisons = list(comparisons)
+    fig = _fig(fig, (panel * len(comparisons), 2.9))
+    axes = np.atleast_1d(fig.subplots(1, len(comparisons), squeeze=False)[0])
+    for ax, c in zip(axes, comparisons):
+        vals = [c.value, c.reference]
+        bars = ax.bar(["synthetic", "reference"], vals, color=["#4c72b0", "#bbbbbb"])
+        for b, v in zip(bars, vals):
+            ax.text(b.get_x() + b.get_width() / 2, b.get_height(), f"{v:.3g}", ha="center",
+                    va="bottom", fontsize=8)
+        ax.set_title(f"{c.metric}\n({c.better} is better)", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.margins(y=0.2)
+    return fig
+
+
+def per_class_bars(values: Mapping[str, float], references: Mapping[str, float], ax=None,
+                   labels: tuple[str, str] = ("synthetic", "reference"),
+                   title: str = "Per class", ylabel: str = "share correct"):
+    """Grouped bars per class: a value and its reference side by side."""
+    fig, ax = _ax(ax, (8, 3.2))
+    names = list(values)
+    pos = np.arange(len(names))
+    ax.bar(pos - 0.2, [values[n] for n in names], 0.4, label=labels[0], color="#4c72b0")
+    ax.bar(pos + 0.2, [references.get(n, np.nan) for n in names], 0.4, label=labels[1],
+           color="#bbbbbb")
+    ax.set_xticks(pos, names, rotation=30, fontsize=8)
+    ax.set_ylabel(ylabel), ax.set_ylim(0, 1.05), ax.set_title(title)
+    ax.legend(frameon=False, fontsize=8)
+    return fig
+
+
+def nearest_pairs(pairs: np.ndarray, distances: Sequence[float], threshold: float | None = None,
+                  fig=None, cell: float = 1.1):
+    """Closest synthetic images (top) above their nearest training image (bottom), with distances.
+
+    `pairs` is (k, 2, H, W, C) as in metrics.Memorisation.pairs.
+    """
+    cols = [f"d={d:.3f}" + (" *" if threshold is not None and d <= threshold else "")
+            for d in distances]
+    fig = image_grid([list(pairs[:, 0]), list(pairs[:, 1])], row_labels=["synthetic", "nearest\ntrain"],
+                     col_titles=cols, fig=fig, cell=cell)
+    note = f" (* under the threshold {threshold:.3f})" if threshold is not None else ""
+    fig.suptitle("Synthetic images closest to a training image" + note, fontsize=9)
+    return fig
+
+
 # ----------------------------------------------------------------------------- 08 cut and paste
 
 def mask_overlay(image: np.ndarray, mask: np.ndarray, ax=None, truth: np.ndarray | None = None,
