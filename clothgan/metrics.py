@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -426,14 +427,22 @@ def inception_weights() -> Path | None:
     return next((p for p in candidates if p.is_file()), None)
 
 
-def inception_features(x: np.ndarray, weights: str | os.PathLike | None, batch_size: int = 64) -> np.ndarray:
-    """2048-d pooled Inception-v3 features of images in [-1, 1] (resized to 299, grey -> RGB)."""
+@functools.lru_cache(maxsize=1)
+def _inception(weights: str | None):
     import keras
+
+    return keras.applications.InceptionV3(include_top=False, pooling="avg", weights=weights,
+                                          input_shape=(299, 299, 3))
+
+
+def inception_features(x: np.ndarray, weights: str | os.PathLike | None, batch_size: int = 64) -> np.ndarray:
+    """2048-d pooled Inception-v3 features of images in [-1, 1] (resized to 299, grey -> RGB).
+
+    weights: a local .h5 file; None gives random weights (only for testing the plumbing).
+    """
     import tensorflow as tf
 
-    model = keras.applications.InceptionV3(include_top=False, pooling="avg",
-                                           weights=str(weights) if weights else None,
-                                           input_shape=(299, 299, 3))
+    model = _inception(str(weights) if weights else None)
     out = []
     for s in range(0, len(x), batch_size):
         b = tf.image.resize(x[s:s + batch_size], (299, 299), method="bilinear")
@@ -465,6 +474,10 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
 
     from .preprocess import load_split
 
+    weights = inception_weights() if cfg.inception is not False else None
+    if cfg.inception and weights is None:
+        raise ClothganError(f"Inception-v3 weights not found: put {INCEPTION_FILE} in "
+                            f"~/.keras/models/ or set {ENV_INCEPTION} (clothgan never downloads them)")
     times: dict[str, float] = {}
     t = time.perf_counter()
     syn = images if isinstance(images, ImageSet) else load_image_folder(
@@ -517,16 +530,10 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
                 for c in present}
     real_acc = float(np.mean(pred_te[te_mask] == te.y[te_mask]))
     inc, inc_ref = None, None
-    if cfg.inception is not False:
-        weights = inception_weights()
-        if weights is None and cfg.inception:
-            raise ClothganError(f"Inception-v3 weights not found: put {INCEPTION_FILE} in "
-                                f"~/.keras/models/ or set {ENV_INCEPTION} (clothgan never downloads them)")
-        if weights is not None:
-            gi = lambda x: inception_features(x, weights)  # noqa: E731
-            g_test = gi(te.x[te_mask])
-            inc = fid(gi(syn.x[i_syn]), g_test)
-            inc_ref = fid(gi(va.x[va_mask][i_val]), g_test)
+    if weights is not None:
+        g_test = inception_features(te.x[te_mask], weights)
+        inc = fid(inception_features(syn.x[i_syn], weights), g_test)
+        inc_ref = fid(inception_features(va.x[va_mask][i_val], weights), g_test)
     done("features", t)
 
     t = time.perf_counter()

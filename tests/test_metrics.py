@@ -148,6 +148,21 @@ def test_cas_consistency_and_augmentation_on_toy_problem(toy_real, tmp_path):
         assert c.metric in report
 
 
+def test_inception_needs_local_weights(toy_real, tmp_path, monkeypatch):
+    from clothgan.metrics import inception_features
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.delenv("CLOTHGAN_INCEPTION_WEIGHTS", raising=False)
+    x, y = _toy(np.random.default_rng(7), 20)
+    with pytest.raises(ClothganError, match="never downloads"):
+        evaluate(_imageset(tmp_path, x, y), EvalConfig(data=DataConfig(dataset="toy", image_size=12),
+                                                       inception=True), progress=False, real=toy_real)
+    assert not (tmp_path / "keras").exists()
+    # The feature plumbing (resize to 299, grey to RGB, pooled 2048-d), with random weights.
+    f = inception_features(x[:3], None)
+    assert f.shape == (3, 2048) and np.isfinite(f).all()
+
+
 # -- image folders and the command line ---------------------------------------------------------
 
 def test_load_image_folder_and_its_errors(tmp_path):
