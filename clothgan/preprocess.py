@@ -28,7 +28,7 @@ from .data import SPLITS, Inventory, Record, scan
 from .datasets import cache_dir
 from .errors import ClothganError, DataError
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 #: Images with more pixels than this are skipped unread ("too large"): decompression bombs.
 MAX_PIXELS = 8192 * 8192
 
@@ -131,24 +131,44 @@ def _to_rgb_or_l(img: Image.Image, rgb: bool) -> Image.Image:
     return img if img.mode == target else img.convert(target)
 
 
+def _orient(img: Image.Image) -> Image.Image:
+    """The decoded image as it is meant to be seen (EXIF orientation applied)."""
+    try:
+        if img.getexif().get(0x0112, 1) in (2, 3, 4, 5, 6, 7, 8):
+            return ImageOps.exif_transpose(img)
+    except Exception:          # broken EXIF: the pixels are still good, keep them as stored
+        pass
+    img.load()
+    return img
+
+
+def _fit(img: Image.Image, size: int, resize: str) -> np.ndarray:
+    """uint8 (size, size[, c]): squashed, or scaled to fit and centred on white (pad)."""
+    if resize == "squash":
+        return np.asarray(img.resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
+    w, h = img.size
+    nw, nh = max(1, round(w * size / max(w, h))), max(1, round(h * size / max(w, h)))
+    small = np.asarray(img.resize((nw, nh), Image.Resampling.BILINEAR), dtype=np.uint8)
+    out = np.full((size, size, *small.shape[2:]), 255, np.uint8)
+    y0, x0 = round((size - nh) * 0.5), round((size - nw) * 0.5)     # as ImageOps.pad places it
+    out[y0:y0 + nh, x0:x0 + nw] = small
+    return out
+
+
 def _decode(path: str, cfg: DataConfig, foreground=None) -> np.ndarray:
     """One image as uint8 (size, size, channels); raises UnusableImage with the reason."""
     size = cfg.image_size
     rgb = cfg.channels == 3 or cfg.foreground
     try:
-        if os.path.getsize(path) == 0:
-            raise UnusableImage(path, EMPTY, "0 bytes")
         with Image.open(path) as img:
             w, h = img.size
             if w * h > MAX_PIXELS:
                 raise UnusableImage(path, TOO_LARGE, f"{w}x{h} pixels, limit {MAX_PIXELS:,}")
             if img.format == "JPEG":
-                # libjpeg decodes at 1/2..1/8 scale (and only luminance for "L"): far less work.
-                img.draft("RGB" if rgb else "L", (2 * size, 2 * size))
-            try:
-                img = ImageOps.exif_transpose(img)
-            except Exception:          # broken EXIF: the pixels are still good, keep them as stored
-                img.load()
+                # libjpeg decodes at the smallest 1/2..1/8 scale still at least `size` on each
+                # side (and only luminance for "L"): far less work than a full decode.
+                img.draft("RGB" if rgb else "L", (size, size))
+            img = _orient(img)
             try:
                 img = _to_rgb_or_l(img, rgb)
             except _UnsupportedMode as exc:
@@ -162,17 +182,14 @@ def _decode(path: str, cfg: DataConfig, foreground=None) -> np.ndarray:
                     raise UnusableImage(path, FOREGROUND_FAILED, repr(exc)) from exc
                 if cfg.channels == 1:
                     img = img.convert("L")
-            if cfg.resize == "squash":
-                img = img.resize((size, size), Image.Resampling.BILINEAR)
-            else:
-                img = ImageOps.pad(img, (size, size), Image.Resampling.BILINEAR,
-                                   color=255 if cfg.channels == 1 else (255, 255, 255))
-            arr = np.asarray(img, dtype=np.uint8)
+            arr = _fit(img, size, cfg.resize)
     except (UnusableImage, ClothganError):
         raise
     except Image.DecompressionBombError as exc:
         raise UnusableImage(path, TOO_LARGE, str(exc)) from exc
     except UnidentifiedImageError as exc:
+        if os.path.isfile(path) and os.path.getsize(path) == 0:
+            raise UnusableImage(path, EMPTY, "0 bytes") from exc
         raise UnusableImage(path, NOT_IMAGE, "no image format recognised") from exc
     except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         raise UnusableImage(path, UNREADABLE, exc.strerror or str(exc)) from exc
