@@ -12,7 +12,6 @@ import os
 import shutil
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -79,15 +78,6 @@ def build_classifier(input_shape: tuple[int, int, int], num_classes: int,
     return keras.Model(inputs, outputs, name="judge_classifier")
 
 
-def cpu_has_bf16() -> bool:
-    """True on CPUs with native bfloat16 matrix units (AVX512-BF16 or AMX), where bf16 is faster."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 def resolve_precision(precision: str) -> str:
     """'auto' -> 'mixed_bfloat16' on bf16-capable CPUs without a GPU, else 'float32'."""
     if precision not in ("auto", "float32", "mixed_bfloat16"):
@@ -95,6 +85,8 @@ def resolve_precision(precision: str) -> str:
     if precision != "auto":
         return precision
     import tensorflow as tf
+
+    from .training import cpu_has_bf16
 
     if tf.config.list_physical_devices("GPU") or not cpu_has_bf16():
         return "float32"

@@ -145,7 +145,7 @@ def test_rgb_and_other_size(tmp_path):
 
 
 def test_bf16_close_to_float32(tiny_run):
-    from clothgan.classifier import cpu_has_bf16
+    from clothgan.training import cpu_has_bf16
     from clothgan.generation import Sampler, to_uint8
 
     if not cpu_has_bf16():
