@@ -181,6 +181,75 @@ def class_means(means: np.ndarray, class_names: Sequence[str], fig=None, cell: f
     return image_grid([list(means)], col_titles=list(class_names), fig=fig, cell=cell)
 
 
+# ----------------------------------------------------------------------------- 03-06 the GAN
+
+def label_planes(planes: np.ndarray, class_names: Sequence[str], fig=None, cell: float = 0.9,
+                 title: str | None = None):
+    """Each class's label plane (N, h, w, 1) from models.label_planes, each scaled to its own range."""
+    p = np.asarray(planes, np.float32)
+    lo = p.min(axis=(1, 2, 3), keepdims=True)
+    hi = p.max(axis=(1, 2, 3), keepdims=True)
+    scaled = (p - lo) / np.maximum(hi - lo, 1e-12) * 2 - 1
+    fig = image_grid([list(scaled)], col_titles=list(class_names), fig=fig, cell=cell)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def discriminator_scores(scores: Mapping[str, np.ndarray], ax=None,
+                         title: str = "Discriminator: P(real) per image"):
+    """Histograms of the discriminator's outputs for named groups of images (real, generated, ...)."""
+    fig, ax = _ax(ax, (6, 3.2))
+    bins = np.linspace(0, 1, 26)
+    for name, p in scores.items():
+        p = np.ravel(np.asarray(p, np.float32))
+        ax.hist(p, bins=bins, alpha=0.6, label=f"{name} (mean {p.mean():.2f})")
+    ax.axvline(0.5, color="grey", ls=":", lw=1)
+    ax.set_xlabel("P(real)")
+    ax.set_ylabel("images")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def training_history(history: Sequence[Mapping[str, float]], fig=None, title: str | None = None):
+    """Per-epoch losses (left; ln 2 is a discriminator that guesses) and D's accuracies (right)."""
+    fig = _fig(fig, (10, 3.6))
+    ax1, ax2 = fig.subplots(1, 2)
+    epochs = [h["epoch"] for h in history]
+    for key, label in (("d_loss", "discriminator"), ("g_loss", "generator")):
+        ax1.plot(epochs, [h[key] for h in history], marker=".", label=label)
+    ax1.axhline(np.log(2), color="grey", ls=":", lw=1, label="ln 2")
+    ax1.set_xlabel("epoch")
+    ax1.set_ylabel("binary cross-entropy")
+    ax1.set_title("Losses")
+    ax1.legend(fontsize=8)
+    for key, label in (("d_real_acc", "real judged real"), ("d_fake_acc", "generated judged fake")):
+        ax2.plot(epochs, [h[key] for h in history], marker=".", label=label)
+    ax2.axhline(0.5, color="grey", ls=":", lw=1)
+    ax2.set_ylim(-0.02, 1.02)
+    ax2.set_xlabel("epoch")
+    ax2.set_title("Discriminator accuracy")
+    ax2.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def sample_evolution(paths: Sequence, titles: Sequence[str] | None = None, fig=None,
+                     width: float = 3.2):
+    """Saved sample-grid images (e.g. a run's samples/epoch_NNNN.png) side by side."""
+    from PIL import Image
+
+    paths = list(paths)
+    fig = _fig(fig, (width * len(paths), width * 1.15))
+    axes = np.atleast_1d(fig.subplots(1, len(paths), squeeze=False)).ravel()
+    for i, (ax, path) in enumerate(zip(axes, paths)):
+        with Image.open(path) as img:
+            show_image(ax, np.asarray(img.convert("L")), titles[i] if titles else None)
+    return fig
+
+
 # ----------------------------------------------------------------------------- 07 results
 
 def class_sample_grid(grid: np.ndarray, class_names: Sequence[str], fig=None, cell: float = 0.9,
@@ -277,7 +346,7 @@ def mask_overlay(image: np.ndarray, mask: np.ndarray, ax=None, truth: np.ndarray
         shown = shown.copy()
         shown[m & ~truth] = (0.9, 0.1, 0.1)
         shown[~m & truth] = (0.1, 0.3, 0.95)
-    show_image(ax, shown, title)
+    show_image(ax, (np.clip(shown, 0, 1) * 255).astype(np.uint8), title)
     ax.contour(m.astype(float), levels=[0.5], colors=["#ff3030"], linewidths=1.0)
     return fig
 
@@ -308,7 +377,7 @@ def annotated_scene(image: np.ndarray, boxes: Sequence[Sequence[float]], labels:
     for k, m in enumerate(masks or []):
         c = np.array(colors(labels[k] % 10)[:3])
         img[m] = 0.5 * img[m] + 0.5 * c
-    show_image(ax, img, title)
+    show_image(ax, (np.clip(img, 0, 1) * 255).astype(np.uint8), title)
     for (x, y, w, h), lab in zip(boxes, labels):
         c = colors(lab % 10)
         # Boxes are pixel edges: pixel i covers [i - 0.5, i + 0.5] in imshow's coordinates.

@@ -13,17 +13,14 @@ from clothgan.cutpaste import FOREGROUND_VERSION, ForegroundFailed, foreground_o
 from clothgan.cutpaste.config import ExtractConfig
 from clothgan.cutpaste.extract import (MaskQuality, clean_mask, extract, garment_on_white,
                                        grabcut_alpha, guided_filter, mask_iou, mask_key)
-from clothgan.cutpaste.synthetic import garment_photo
+from clothgan.cutpaste.synthetic import extraction_trials, garment_photo
 from clothgan.datasets import cache_dir
 
 
 def test_mean_iou_on_known_masks_is_at_least_0_9():
-    ious, shapes = [], []
-    for i in range(24):
-        photo, truth, shape = garment_photo(np.random.default_rng(1000 + i))
-        ious.append(mask_iou(grabcut_alpha(photo), truth))
-        shapes.append(shape)
-    assert len(set(shapes)) >= 4            # several garment outlines, not one easy case
+    trials = extraction_trials(20, seed=1000)
+    ious = [t.iou for t in trials]
+    assert len({t.shape for t in trials}) >= 4         # several garment outlines, not one easy case
     assert np.mean(ious) >= 0.9, f"mean IoU {np.mean(ious):.3f}: {np.round(ious, 3)}"
 
 

@@ -304,6 +304,19 @@ def compose_scene(rng: np.random.Generator, bank: GarmentBank, backgrounds: Back
     return Scene(canvas, instances)
 
 
+def preview_garment(rgba: np.ndarray, params, size: int = 160, background: int = 235,
+                    focal: float = 1.5, blend: str = "gaussian") -> np.ndarray:
+    """One cut-out transformed by `params` (TransformParams), centred on a plain square canvas.
+
+    For looking at one transform at a time (notebook 08); scale is relative to `size`.
+    """
+    cfg = ComposeConfig(size=size, blend=blend, feather=1.0)
+    patch, _, _ = transform_garment(rgba, params, size, focal, _garment_mean(rgba), _feather_pad(cfg))
+    canvas = np.full((size, size, 3), background, np.uint8)
+    _blend(canvas, patch, (size - patch.shape[1]) // 2, (size - patch.shape[0]) // 2, cfg, cfg.feather)
+    return canvas
+
+
 def render_size(cfg: ComposeConfig) -> int:
     """Classification images are composed at >= 96 px and shrunk: no aliasing at 28x28."""
     return cfg.size * max(1, math.ceil(96 / cfg.size))

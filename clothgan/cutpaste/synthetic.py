@@ -5,6 +5,9 @@ be measured where the true mask is known, in the tests and in notebook 08.
 """
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -124,3 +127,32 @@ def garment_photo(rng: np.random.Generator, size: tuple[int, int] = (400, 533),
     ok, buf = cv2.imencode(".jpg", photo[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 85])
     photo = cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1].copy()
     return photo, alpha >= 0.5, shape
+
+
+@dataclass
+class ExtractionTrial:
+    """The extractor on one photo whose true mask is known."""
+
+    photo: np.ndarray
+    truth: np.ndarray     # bool
+    alpha: np.ndarray     # uint8, the extractor's soft mask
+    iou: float
+    shape: str
+    seconds: float
+
+
+def extraction_trials(n: int, cfg=None, seed: int = 0, size: tuple[int, int] = (400, 533)
+                      ) -> list[ExtractionTrial]:
+    """Run the extractor on n synthetic garment photos (photo i from generator (seed, i))."""
+    from .config import ExtractConfig
+    from .extract import grabcut_alpha, mask_iou
+
+    cfg = cfg or ExtractConfig()
+    out = []
+    for i in range(n):
+        photo, truth, shape = garment_photo(np.random.default_rng([seed, i]), size)
+        t = time.perf_counter()
+        alpha = grabcut_alpha(photo, cfg)
+        out.append(ExtractionTrial(photo, truth, alpha, mask_iou(alpha, truth), shape,
+                                   time.perf_counter() - t))
+    return out
