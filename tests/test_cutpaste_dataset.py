@@ -104,14 +104,17 @@ def test_classification_mode_writes_the_image_folder_layout(photos, tmp_path):
                        workers=1, progress=False)
     with open(res.out / "manifest.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["file", "class", "seed", "index", "source"] and len(rows) == 30
+    assert list(rows[0]) == ["file", "class", "label", "seed", "index", "source"] and len(rows) == 30
     for r in rows:
         img = cv2.imread(str(res.out / r["file"]), cv2.IMREAD_UNCHANGED)
         assert img.shape == (28, 28) and r["file"].startswith(r["class"] + "/")
+        assert CLASSES[int(r["label"])] == r["class"]
     present = {r["class"] for r in rows}
     assert {n for n in res.per_class.values() if n} == {30 // len(present)}   # balanced
-    meta = json.loads((res.out / "compose.json").read_text())
+    meta = json.loads((res.out / "dataset.json").read_text())
     assert meta["config"]["mode"] == "classification" and meta["seed"] == 0
+    # What `clothgan evaluate` reads to pick the real data: the photos the garments came from.
+    assert meta["run_config"]["data"]["dataset"] == str(photos.resolve())
 
 
 def test_an_interrupted_run_leaves_nothing(photos, tmp_path, monkeypatch):

@@ -9,11 +9,12 @@ Scene mode writes::
     DIR/images/000000.jpg            DIR/labels/000000.txt   (YOLO: class cx cy w h)
     DIR/masks/000000_00.png          (one visible-instance mask per garment, 0/255)
     DIR/annotations.json             (COCO instances: boxes, RLE or polygons, ten categories)
-    DIR/data.yaml  DIR/compose.json
+    DIR/data.yaml  DIR/dataset.json  (what made it: settings, seed, source data)
 
 Classification mode writes the image-folder layout of `clothgan generate`::
 
-    DIR/<class>/<class>_000000.png   DIR/manifest.csv (file,class,seed,index,source)   DIR/compose.json
+    DIR/<class>/<class>_000000.png   DIR/manifest.csv (file,class,label,seed,index,source)
+    DIR/dataset.json   (its `run_config.data` tells `clothgan evaluate` which real data to compare with)
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ from .config import ComposeConfig, ExtractConfig
 from .runner import parallel_map
 
 MANIFEST = "manifest.csv"
-META = "compose.json"
+META = "dataset.json"     # the name `clothgan generate` uses, read by `clothgan evaluate`
 _STATE: dict = {}   # per process: bank, backgrounds, config, seed, output folder
 
 
@@ -217,13 +218,14 @@ def _finish(tmp: Path, results: list[dict], bank: GarmentBank, cfg: ComposeConfi
     else:
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["file", "class", "seed", "index", "source"])
+        w.writerow(["file", "class", "label", "seed", "index", "source"])
         for r in results:
-            w.writerow([r["file"], r["class"], seed, r["index"], r["source"]])
+            w.writerow([r["file"], r["class"], bank.classes.index(r["class"]), seed, r["index"],
+                        r["source"]])
             per_class[r["class"]] += 1
         (tmp / MANIFEST).write_text(buf.getvalue())
         instances = len(results)
-    meta = {"tool": f"clothgan {__version__}", "method": "cut-and-paste", "seed": seed,
+    meta = {"kind": "clothgan-composed", "tool": f"clothgan {__version__}", "seed": seed,
             "count": len(results), "config": cfg.to_dict(), "classes": list(bank.classes),
             "sources": len(bank), **extra_meta}
     write_json_atomic(tmp / META, meta)
@@ -242,6 +244,7 @@ def make_dataset(out: str | os.PathLike, count: int, cfg: ComposeConfig = Compos
     """
     from ..config import DataConfig
     from ..data import scan
+    from ..datasets import REGISTRY
     from .backgrounds import PLAIN, list_images
     from .compose import build_bank, select_sources
 
@@ -251,7 +254,12 @@ def make_dataset(out: str | os.PathLike, count: int, cfg: ComposeConfig = Compos
     records = select_sources(inv, per_class, split, seed)
     bank, report = build_bank(records, extract_cfg, cfg.source_size, workers=workers,
                               progress=progress)
-    meta = {"dataset": dataset, "split": split, "per_class": per_class,
-            "extract": extract_cfg.to_dict(), "sources_failed": len(report.failed)}
+    source = dataset if dataset in REGISTRY else str(Path(dataset).expanduser().resolve())
+    meta = {"dataset": source, "split": split, "per_class": per_class,
+            "extract": extract_cfg.to_dict(), "sources_failed": len(report.failed),
+            "image_size": cfg.size, "channels": cfg.channels,
+            # Same key as `clothgan generate`: evaluation compares with this real data.
+            "run_config": {"data": DataConfig(dataset=source, image_size=cfg.size,
+                                              channels=cfg.channels).to_dict()}}
     return compose_dataset(out, count, bank, cfg, seed, workers, report.path, overwrite, progress,
                            report, meta)
