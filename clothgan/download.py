@@ -99,7 +99,12 @@ def download(url: str, dest: Path, *, sha256: str | None = None, progress: bool 
         msg = offline_message(source, str(reason)) if source else f"cannot download {url} ({reason})"
         raise DataError(msg) from exc
     with resp:
-        if resp.status == 206 and _range_start(resp.headers.get("Content-Range")) == offset:
+        if resp.status == 206 and _range_start(resp.headers.get("Content-Range")) != offset:
+            resp.close()        # a range we did not ask for: start again without one
+            _remove(part, meta_path)
+            return download(url, dest, sha256=sha256, progress=progress, timeout=timeout,
+                            source=source)
+        if resp.status == 206:
             mode = "ab"
         else:
             offset, mode = 0, "wb"

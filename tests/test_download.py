@@ -107,7 +107,10 @@ class ArchiveServer:
                 etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
                 start = 0
                 rng = self.headers.get("Range")
-                if rng and server.mode == "full" and self.headers.get("If-Range") == etag:
+                if rng and server.mode == "wrongrange":      # a broken server's 206
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes 0-{len(body) - 1}/{len(body)}")
+                elif rng and server.mode == "full" and self.headers.get("If-Range") == etag:
                     start = int(rng.split("=")[1].split("-")[0])
                     self.send_response(206)
                     self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
@@ -117,7 +120,7 @@ class ArchiveServer:
                 if server.mode != "unsized":
                     self.send_header("Content-Length", str(len(body) - start))
                 self.end_headers()
-                data = body[start:] if server.mode == "full" else body[: len(body) // 2]
+                data = body[start:] if server.mode in ("full", "wrongrange") else body[: len(body) // 2]
                 self.wfile.write(data)
                 self.wfile.flush()
                 self.close_connection = True
@@ -227,6 +230,19 @@ def test_truncated_transfer_is_never_taken_for_complete_and_resumes(server, tmp_
     assert server.requests[-1]["Range"] == f"bytes={len(data) // 2}-"   # resumed, not restarted
     assert len(list((tmp_path / "ds" / "images").iterdir())) == 12
     assert not list((tmp_path / ".downloads").iterdir())
+
+
+def test_a_range_the_client_did_not_ask_for_restarts_the_download(server, tmp_path):
+    data = make_zip(full_layout_files())
+    server.files["/full.zip"] = data
+    server.mode = "truncate"
+    src = source_for(server.url("/full.zip"))
+    with pytest.raises(DataError, match="truncated"):
+        fetch_dataset(src, tmp_path / "ds", progress=False)
+    server.mode = "wrongrange"
+    fetch_dataset(src, tmp_path / "ds", progress=False)
+    assert "Range" in server.requests[-2] and "Range" not in server.requests[-1]
+    assert len(list((tmp_path / "ds" / "images").iterdir())) == 12
 
 
 def test_truncated_transfer_without_length_is_caught_by_the_archive_check(server, tmp_path):
