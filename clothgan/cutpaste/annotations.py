@@ -55,20 +55,25 @@ def rle_counts(mask: np.ndarray) -> list[int]:
 
 
 def _encode_counts(counts: list[int]) -> str:
-    out = []
-    for i, x in enumerate(counts):
-        if i > 2:
-            x -= counts[i - 2]   # runs are delta-coded against the run two back
-        while True:
-            c = x & 0x1F
-            x >>= 5
-            more = x != -1 if c & 0x10 else x != 0
-            if more:
-                c |= 0x20
-            out.append(chr(c + 48))
-            if not more:
-                break
-    return "".join(out)
+    """pycocotools' string form: runs from the fourth on are delta-coded against the run two
+    back, then written as signed 5-bit groups, low first, 0x20 marking "more follows", +48."""
+    x = np.asarray(counts, np.int64)
+    if x.size == 0:
+        return ""
+    x = x.copy()
+    x[3:] -= np.asarray(counts[1:-2], np.int64)
+    # Groups needed: the fewest k whose 5k-bit two's complement range holds x.
+    k = np.ones(x.size, np.int64)
+    while True:
+        fits = (x >= -(1 << (5 * k - 1))) & (x < (1 << (5 * k - 1)))
+        if fits.all():
+            break
+        k += ~fits
+    j = np.arange(int(k.max()))
+    groups = (x[:, None] >> (5 * j[None, :])) & 0x1F
+    groups |= np.where(j[None, :] < (k[:, None] - 1), 0x20, 0)
+    chars = (groups + 48)[j[None, :] < k[:, None]]
+    return chars.astype(np.uint8).tobytes().decode("ascii")
 
 
 def _decode_counts(s: str) -> list[int]:
