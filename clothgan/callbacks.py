@@ -49,6 +49,22 @@ class NonFiniteGuard(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class SimulatedInterrupt(keras.callbacks.Callback):
+    """Raises KeyboardInterrupt (what Ctrl-C does) after `step` steps of epoch `epoch` (1-based)."""
+
+    def __init__(self, epoch: int, step: int = 1):
+        super().__init__()
+        self.at = (epoch, step)
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        if (self._epoch, batch + 1) == self.at:
+            raise KeyboardInterrupt(f"simulated Ctrl-C in epoch {self._epoch}, step {batch + 1}")
+
+
 class SampleGrid(keras.callbacks.Callback):
     """Fixed-noise grid (a row per class) as samples/epoch_NNNN.png each epoch; a GIF at the end."""
 

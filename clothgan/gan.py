@@ -183,3 +183,15 @@ def model_step_flops(gan: ConditionalGAN, real: int) -> int:
     """step_flops() for this model's networks and schedule."""
     return step_flops(forward_flops(gan.generator), forward_flops(gan.discriminator), real,
                       gan.fake_per_real, gan.schedule)
+
+
+def snapshot(model: keras.Model) -> list:
+    """Copies of a model's weights (NumPy), to compare after an update."""
+    return [w.copy() for w in model.get_weights()]
+
+
+def weights_changed(before: list, model: keras.Model) -> bool:
+    """True when any weight of `model` differs from the snapshot `before`."""
+    import numpy as np
+
+    return any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))

@@ -158,7 +158,7 @@ class _Exporter:
     def __init__(self, cfg: GANConfig):
         from .models import build_generator
 
-        self.model = build_generator(cfg, "float32")
+        self.model = build_generator(cfg, "float32", fast_output_conv=False)
 
     def __call__(self, generator):
         self.model.set_weights(generator.get_weights())

@@ -59,6 +59,31 @@ def test_seed_generator_matches_the_tutorial():
     assert not np.allclose(out, other)
 
 
+@pytest.mark.parametrize("dtype,tol", [(None, 1e-5), ("mixed_bfloat16", 2e-2)])
+def test_fast_output_conv_equals_conv2d(dtype, tol):
+    """SingleFilterConv2D is a faster Conv2D(1, 7x7): same weights, same images, same gradients."""
+    import tensorflow as tf
+
+    cfg = GANConfig()
+    fast = build_generator(cfg, dtype)
+    plain = build_generator(cfg, dtype, fast_output_conv=False)
+    assert type(fast.get_layer("to_image")).__name__ == "SingleFilterConv2D"
+    assert type(plain.get_layer("to_image")) is keras.layers.Conv2D
+    plain.set_weights(fast.get_weights())
+    rng = np.random.default_rng(1)
+    noise = rng.standard_normal((6, 100)).astype("float32")
+    labels = np.arange(6, dtype="int32")
+    grads = []
+    for g in (fast, plain):
+        with tf.GradientTape() as tape:
+            out = tf.cast(g([noise, labels]), tf.float32)
+            loss = tf.reduce_sum(out * out)
+        grads.append((out.numpy(), tape.gradient(loss, g.get_layer("to_image").kernel).numpy()))
+    scale = np.abs(grads[1][0]).max()
+    np.testing.assert_allclose(grads[0][0], grads[1][0], atol=tol * scale)
+    np.testing.assert_allclose(grads[0][1], grads[1][1], atol=tol * np.abs(grads[1][1]).max())
+
+
 def test_other_sizes_and_rgb():
     cfg = GANConfig(image_size=32, channels=3)
     g, d = build_generator(cfg), build_discriminator(cfg)

@@ -13,7 +13,7 @@ keras = pytest.importorskip("keras")
 
 from conftest import write_image  # noqa: E402
 
-from clothgan.callbacks import read_history_csv  # noqa: E402
+from clothgan.callbacks import SimulatedInterrupt, read_history_csv  # noqa: E402
 from clothgan.checkpoint import (CHECKPOINT_FILE, load_checkpoint, read_checkpoint_meta,  # noqa: E402
                                  save_checkpoint)
 from clothgan.cli import main  # noqa: E402
@@ -58,22 +58,6 @@ def _state(gan):
             for i, v in enumerate(vs)}
 
 
-class _Interrupt(keras.callbacks.Callback):
-    """Simulates Ctrl-C in the middle of an epoch."""
-
-    def __init__(self, epoch, batch):
-        super().__init__()
-        self.at = (epoch, batch)
-        self.epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if (self.epoch, batch) == self.at:
-            raise KeyboardInterrupt
-
-
 class _Probe(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.state = _state(self.model)
@@ -112,7 +96,7 @@ def test_interrupted_then_resumed_run_equals_the_uninterrupted_one(finished_run,
     out = tmp_path / "b"
     with pytest.raises(KeyboardInterrupt):
         train(out, tiny_data, training=TINY, progress=False, verbose=False,
-              callbacks=[_Interrupt(epoch=2, batch=2)])
+              callbacks=[SimulatedInterrupt(epoch=3, step=3)])
     # Killed during epoch 3: the last checkpoint is epoch 2's, the history has epochs 1-2.
     assert read_checkpoint_meta(out / CHECKPOINT_FILE)["epoch"] == 2
     assert [r["epoch"] for r in read_history_csv(out / "history.csv")] == [1, 2]
