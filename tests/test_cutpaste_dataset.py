@@ -78,6 +78,9 @@ def test_polygon_segmentation_matches_the_masks(photos, tmp_path):
                        workers=1, progress=False)
     coco = read_coco(res.out / "annotations.json")
     assert all(p.suffix == ".png" for p in (res.out / "images").iterdir())
+    gray = make_dataset(tmp_path / "gray", 2, cfg.replace(channels=1), dataset=str(photos),
+                        per_class=2, split=None, workers=1, progress=False)
+    assert cv2.imread(str(gray.out / "images" / "000000.png"), cv2.IMREAD_UNCHANGED).ndim == 2
     for a in coco["annotations"]:
         mask = cv2.imread(str(res.out / a["mask_file"]), cv2.IMREAD_UNCHANGED) > 0
         poly = segmentation_to_mask(a["segmentation"], 128, 128)

@@ -23,8 +23,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder (written atomically)")
     p.add_argument("--dataset", default="clothing-full",
                    help="source photos: registry name or a folder / CSV (default: clothing-full)")
-    p.add_argument("--split", default="train",
-                   help="split the source photos come from (default: train; 'all' for every split)")
+    p.add_argument("--split", default="train", choices=("train", "val", "test", "all"),
+                   help="split the source photos come from (default: train)")
     p.add_argument("--per-class", type=int, default=25,
                    help="source photos per class to extract (default: 25; 0 = all)")
     p.add_argument("--backgrounds", default=None,

@@ -21,7 +21,7 @@ from .config import ComposeConfig, ExtractConfig
 from .extract import MASK_VERSION, Cutout, extract
 from .transforms import sample_transform, transform_garment
 
-BANK_VERSION = 2
+BANK_VERSION = 3
 
 
 # --- The garment bank: cut-outs ready to paste ------------------------------------------------
@@ -79,25 +79,39 @@ class GarmentBank:
         return {name: c.get(i, 0) for i, name in enumerate(self.classes)}
 
     def save(self, path: Path) -> None:
+        """`path` (.npz: labels, sources, shapes...) plus `path`.pixels.npy (all cut-outs, flat).
+
+        The pixels file is memory-mapped on loading, so worker processes share one copy.
+        """
+        path = Path(path)
         shapes = np.array([x.shape[:2] for x in self.rgba], np.int64).reshape(-1, 2)
         flat = (np.concatenate([x.reshape(-1) for x in self.rgba]) if self.rgba
                 else np.zeros(0, np.uint8))
-        tmp = path.with_name(path.name + f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, flat=flat, shapes=shapes, labels=self.labels, means=self.means,
+        pixels = _pixels_path(path)
+        tmp = pixels.with_name(f"{pixels.stem}.{os.getpid()}.tmp.npy")
+        np.save(tmp, flat)
+        os.replace(tmp, pixels)
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, shapes=shapes, labels=self.labels, means=self.means,
                  sources=np.array(self.sources, dtype=str), classes=np.array(self.classes, dtype=str),
                  failed=np.array(self.failed, dtype=str).reshape(-1, 2))
-        os.replace(tmp, path)
+        os.replace(tmp, path)   # last: the .npz existing means the bank is complete
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "GarmentBank":
+        flat = np.load(_pixels_path(Path(path)), mmap_mode="r")
         with np.load(path, allow_pickle=False) as z:
-            flat, shapes = z["flat"], z["shapes"]
+            shapes = z["shapes"]
             ends = np.cumsum(shapes[:, 0] * shapes[:, 1] * 4)
             starts = ends - shapes[:, 0] * shapes[:, 1] * 4
             rgba = [flat[s:e].reshape(h, w, 4) for s, e, (h, w) in zip(starts, ends, shapes)]
             return cls(rgba, z["labels"], [str(s) for s in z["sources"]],
                        tuple(str(c) for c in z["classes"]), z["means"],
                        [(str(p), str(r)) for p, r in z["failed"]])
+
+
+def _pixels_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.pixels.npy")
 
 
 def _garment_mean(rgba: np.ndarray) -> float:
@@ -122,8 +136,11 @@ def select_sources(inventory: Inventory, per_class: int | None, split: str | Non
     return chosen
 
 
-def _extract_one(args: tuple[str, ExtractConfig]) -> Cutout:
-    return extract(*args)
+def _bank_item(args: tuple[str, ExtractConfig, int]) -> tuple[np.ndarray | None, str]:
+    """(cut-out, "") for a photo that extracted well, else (None, reason); runs in workers."""
+    path, cfg, longer_side = args
+    cut = extract(path, cfg)
+    return (cutout_rgba(cut, longer_side), "") if cut.quality.ok else (None, cut.quality.reason)
 
 
 def _bank_key(records: list[Record], extract_cfg: ExtractConfig, longer_side: int,
@@ -158,14 +175,14 @@ def build_bank(records: list[Record], extract_cfg: ExtractConfig = ExtractConfig
     from .runner import parallel_map
 
     index = {c: i for i, c in enumerate(classes)}
-    cuts = parallel_map(_extract_one, [(r.path, extract_cfg) for r in records], workers,
-                        desc="extracting garments", progress=progress)
+    items = parallel_map(_bank_item, [(r.path, extract_cfg, longer_side) for r in records],
+                         workers, desc="extracting garments", progress=progress)
     rgba, labels, sources, failed = [], [], [], []
-    for r, cut in zip(records, cuts):
-        if not cut.quality.ok:
-            failed.append((r.path, cut.quality.reason))
+    for r, (cutout, reason) in zip(records, items):
+        if cutout is None:
+            failed.append((r.path, reason))
             continue
-        rgba.append(cutout_rgba(cut, longer_side))
+        rgba.append(cutout)
         labels.append(index[r.label])
         sources.append(r.path)
     if not rgba:

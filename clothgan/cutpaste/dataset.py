@@ -90,6 +90,8 @@ def make_item(index: int) -> dict:
         _write_image(out / rel, img, [cv2.IMWRITE_PNG_COMPRESSION, 3])
         return {"index": index, "file": rel, "class": name, "source": Path(src).name}
     scene = compose_scene(rng, s["bank"], s["backgrounds"], cfg)
+    if cfg.channels == 1:
+        scene.image = cv2.cvtColor(scene.image, cv2.COLOR_RGB2GRAY)
     stem = f"{index:06d}"
     fname = f"{stem}.{cfg.image_format}"
     params = ([cv2.IMWRITE_JPEG_QUALITY, 95] if cfg.image_format == "jpg"
