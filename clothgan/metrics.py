@@ -250,7 +250,7 @@ class EvalConfig:
 
     data: DataConfig | None = None
     classifier: ClassifierConfig = ClassifierConfig()
-    kid_subset_size: int = 100
+    kid_subset_size: int = 200
     kid_subsets: int = 50
     memorisation_quantile: float = 0.01
     memorisation_space: str = "pixel"        # "pixel" or "features"
@@ -284,6 +284,8 @@ class Comparison:
     reference_is: str
     better: str          # "lower" or "higher"
     meaning: str
+    value_std: float | None = None       # spread over random subsets, where measured
+    reference_std: float | None = None
 
 
 @dataclass
@@ -304,6 +306,7 @@ class EvaluationResult:
     kid_std: float
     kid_reference: float
     kid_reference_std: float
+    kid_subsets: int
     class_consistency: float
     real_accuracy: float
     per_class_consistency: dict[str, float]
@@ -327,8 +330,9 @@ class EvaluationResult:
                        f"real val vs real test, {n} images each, same class mix", "lower",
                        "distance between synthetic and real feature statistics"),
             Comparison("KID x 1000 (judge features)", 1000 * self.kid, 1000 * self.kid_reference,
-                       "real val vs real test, same subsets", "lower",
-                       "unbiased kernel distance; about 0 for a perfect generator"),
+                       f"real val vs real test, same subsets (mean +- std of {self.kid_subsets})",
+                       "lower", "unbiased kernel distance; about 0 for a perfect generator",
+                       1000 * self.kid_std, 1000 * self.kid_reference_std),
             Comparison("class consistency", self.class_consistency, self.real_accuracy,
                        f"judge accuracy on real test images (n={self.judge.n_test})", "higher",
                        "synthetic images classified as their intended class"),
@@ -373,10 +377,11 @@ def _json_default(o):
     raise TypeError(type(o).__name__)
 
 
-def _fmt(v: float | None) -> str:
+def _fmt(v: float | None, std: float | None = None) -> str:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "-"
-    return f"{v:.3f}" if abs(v) < 100 else f"{v:.1f}"
+    text = f"{v:.3f}" if abs(v) < 100 else f"{v:.1f}"
+    return text if std is None else f"{text} +- {_fmt(std)}"
 
 
 def render_report(result: EvaluationResult) -> str:
@@ -391,8 +396,8 @@ def render_report(result: EvaluationResult) -> str:
         "",
     ]
     rows = [("metric", "synthetic", "reference", "better", "reference is")]
-    rows += [(c.metric, _fmt(c.value), _fmt(c.reference), c.better, c.reference_is)
-             for c in result.comparisons()]
+    rows += [(c.metric, _fmt(c.value, c.value_std), _fmt(c.reference, c.reference_std), c.better,
+              c.reference_is) for c in result.comparisons()]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for k, r in enumerate(rows):
         lines.append("  " + "  ".join(r[i].ljust(widths[i]) if i == 0 else r[i].rjust(widths[i])
@@ -514,10 +519,16 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
     i_syn, i_val = _match_class_counts(syn.y, va.y[va_mask], rng)
     feats = feature_model(judge)
 
-    def f(x):
-        return run_batched(feats, x).astype(np.float64)
+    # Features are divided by one constant, the RMS of the real test features: distances then
+    # do not depend on the judge's arbitrary activation scale, and KID's cubic kernel
+    # (x.y / d + 1)^3 stays near 1 instead of overflowing into noisy huge values.
+    raw_test = run_batched(feats, te.x[te_mask]).astype(np.float64)
+    scale = float(np.sqrt(np.mean(raw_test ** 2))) or 1.0
 
-    f_test, f_val, f_syn = f(te.x[te_mask]), f(va.x[va_mask][i_val]), f(syn.x[i_syn])
+    def f(x):
+        return run_batched(feats, x).astype(np.float64) / scale
+
+    f_test, f_val, f_syn = raw_test / scale, f(va.x[va_mask][i_val]), f(syn.x[i_syn])
     fid_syn, fid_ref = fid(f_syn, f_test), fid(f_val, f_test)
     kid_syn = kid(f_syn, f_test, cfg.kid_subset_size, cfg.kid_subsets, cfg.seed)
     kid_ref = kid(f_val, f_test, cfg.kid_subset_size, cfg.kid_subsets, cfg.seed)
@@ -574,7 +585,7 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
         images=str(syn.root), n_images=len(syn.x), counts=syn.counts(), image_size=int(syn.x.shape[1]),
         channels=int(syn.x.shape[3]), data=data.to_dict(), judge=judge_info, n_fid=len(i_syn),
         fid=fid_syn, fid_reference=fid_ref, kid=kid_syn[0], kid_std=kid_syn[1], kid_reference=kid_ref[0],
-        kid_reference_std=kid_ref[1], class_consistency=float(np.mean(pred_syn == syn.y)),
+        kid_reference_std=kid_ref[1], kid_subsets=cfg.kid_subsets, class_consistency=float(np.mean(pred_syn == syn.y)),
         real_accuracy=real_acc, per_class_consistency=per_syn, per_class_real_accuracy=per_real,
         cas_accuracy=cas, cas_balanced=cas_bal, real_trained_accuracy=real_cas,
         real_trained_balanced=real_cas_bal, augmented_accuracy=aug, augmented_balanced=aug_bal,

@@ -136,8 +136,9 @@ def test_cas_consistency_and_augmentation_on_toy_problem(toy_real, tmp_path):
     assert bad.cas_accuracy < 0.3
     assert good.augmented_accuracy >= good.real_full_accuracy - 0.05
     assert bad.augmented_accuracy < good.augmented_accuracy
-    # The images are the same: distribution metrics ignore labels, which is why consistency and CAS exist.
-    assert good.fid == pytest.approx(bad.fid, rel=0.2)
+    # The images are the same: distribution metrics ignore labels, which is why consistency and
+    # CAS exist (the class-matched subsets differ, hence only the same order of magnitude).
+    assert good.fid == pytest.approx(bad.fid, rel=0.5)
     assert good.fid < 5 * good.fid_reference + 1e-3
     d = good.to_dict()
     json.dumps(d)
