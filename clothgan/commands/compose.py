@@ -19,19 +19,19 @@ def _objects(text: str) -> tuple[int, int]:
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--count", type=int, required=True, help="images to write")
-    p.add_argument("--out", required=True, help="output folder (written atomically)")
-    p.add_argument("--dataset", default="clothing-full",
+    p.add_argument("--count", type=int, required=True, metavar="N", help="images to write")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (written atomically)")
+    p.add_argument("--dataset", default="clothing-full", metavar="NAME|PATH",
                    help="source photos: registry name or a folder / CSV (default: clothing-full)")
     p.add_argument("--split", default="train", choices=("train", "val", "test", "all"),
                    help="split the source photos come from (default: train)")
-    p.add_argument("--per-class", type=int, default=25,
+    p.add_argument("--per-class", type=int, default=25, metavar="N",
                    help="source photos per class to extract (default: 25; 0 = all)")
-    p.add_argument("--backgrounds", default=None,
+    p.add_argument("--backgrounds", default=None, metavar="DIR|white",
                    help="folder of background images, or 'white'; default: procedural backgrounds")
-    p.add_argument("--objects", type=_objects, default=(1, 3),
+    p.add_argument("--objects", type=_objects, default=(1, 3), metavar="K|LOW-HIGH",
                    help="garments per scene, K or LOW-HIGH (default: 1-3)")
-    p.add_argument("--size", type=int, default=None,
+    p.add_argument("--size", type=int, default=None, metavar="PX",
                    help="output side in pixels (default: 512 scenes, 28 classification)")
     p.add_argument("--channels", type=int, choices=(1, 3), default=None,
                    help="1 = grayscale (default for classification), 3 = RGB (default for scenes)")
@@ -42,8 +42,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("jpg", "png"), default="jpg", help="scene image format")
     p.add_argument("--segmentation", choices=("rle", "polygon"), default="rle",
                    help="COCO segmentation encoding (default: rle)")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-    p.add_argument("--seed", type=int, default=0, help="same seed, same files, any --workers")
+    p.add_argument("--workers", type=int, default=None, metavar="N", help="processes (default: all cores)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="same seed, same files, any --workers")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
