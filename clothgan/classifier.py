@@ -148,7 +148,7 @@ def feature_model(model):
     """The classifier cut at its penultimate (`features`) layer."""
     import keras
 
-    return keras.Model(model.inputs, model.get_layer(FEATURES_LAYER).output)
+    return keras.Model(model.inputs[0], model.get_layer(FEATURES_LAYER).output)
 
 
 def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
