@@ -124,6 +124,8 @@ class Sampler:
         """Label indices of the chosen classes (all of the run's classes for None)."""
         if classes is None:
             return list(range(len(self.class_names)))
+        if isinstance(classes, str):          # "pants,skirt" as on the command line
+            classes = [c.strip() for c in classes.split(",") if c.strip()]
         labels = [self.label_of(c) for c in classes]
         if not labels:
             raise ClothganError("no classes chosen")

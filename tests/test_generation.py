@@ -172,6 +172,7 @@ def test_notebook_helpers_shapes(tiny_run):
     from clothgan.generation import Sampler, interpolate_noise
 
     s = Sampler.load(tiny_run, "float32")
+    assert s.labels_of("hat, pants") == s.labels_of(["hat", "pants"]) == [1, 4]
     same = s.same_noise(3, classes=["hat", "pants"])
     assert same.shape == (3, 2, 28, 28, 1)
     assert not np.array_equal(same[0, 0], same[0, 1])      # label matters
