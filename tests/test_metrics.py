@@ -210,13 +210,14 @@ def test_cli_evaluate_json_end_to_end(tiny_folder, tmp_path, capsys):
 
 @pytest.mark.real_data
 @pytest.mark.slow
-def test_real_images_score_as_real(real_data_dir, tmp_path, monkeypatch):
+def test_real_images_score_as_real(real_data_dir, shared_home, tmp_path, monkeypatch):
     """Real test images written as a 'synthetic' folder: consistency equals the judge's accuracy,
     and copies of training images are flagged as memorised."""
     from clothgan.generation import to_uint8
     from clothgan.preprocess import load_split
 
     monkeypatch.setenv("CLOTHGAN_DATA_DIR", str(real_data_dir))
+    monkeypatch.setenv("CLOTHGAN_HOME", str(shared_home))     # the prepared dataset is reused
     data = DataConfig()
     test, train = load_split(data, "test"), load_split(data, "train")
 
