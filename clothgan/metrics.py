@@ -366,6 +366,14 @@ class EvaluationResult:
     def report(self) -> str:
         return render_report(self)
 
+    def to_markdown(self) -> str:
+        """The comparisons as a Markdown table (notebooks: IPython.display.Markdown)."""
+        lines = ["| metric | synthetic | reference | better | reference is |",
+                 "| --- | ---: | ---: | --- | --- |"]
+        lines += [f"| {c.metric} | {_fmt(c.value, c.value_std)} | {_fmt(c.reference, c.reference_std)} "
+                  f"| {c.better} | {c.reference_is} |" for c in self.comparisons()]
+        return "\n".join(lines)
+
 
 def _json_default(o):
     if isinstance(o, (np.floating, np.integer)):

@@ -144,9 +144,10 @@ def test_cas_consistency_and_augmentation_on_toy_problem(toy_real, tmp_path):
     json.dumps(d)
     assert {c["metric"] for c in d["comparisons"]} >= {"class consistency", "train on synthetic, test on real"}
     assert all(c["reference"] is not None for c in d["comparisons"])
-    report = good.report()
+    report, table = good.report(), good.to_markdown()
     for c in good.comparisons():
-        assert c.metric in report
+        assert c.metric in report and c.metric in table
+    assert len(table.splitlines()) == 2 + len(good.comparisons())
 
 
 def test_inception_needs_local_weights(toy_real, tmp_path, monkeypatch):
