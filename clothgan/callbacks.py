@@ -102,9 +102,13 @@ class SampleGrid(keras.callbacks.Callback):
         write_progress_gif(self.run_dir)
 
 
-def write_progress_gif(run_dir) -> Path | None:
-    """samples/progress.gif from every epoch grid so far."""
+def write_progress_gif(run_dir, max_frames: int = 40) -> Path | None:
+    """samples/progress.gif from the epoch grids so far: at most max_frames, evenly spaced,
+    always the first and the last."""
     frames = sorted((Path(run_dir) / SAMPLES_DIR).glob("epoch_*.png"))
+    if len(frames) > max_frames:
+        keep = np.unique(np.linspace(0, len(frames) - 1, max_frames).round().astype(int))
+        frames = [frames[i] for i in keep]
     return grids.save_gif(frames, Path(run_dir) / SAMPLES_DIR / PROGRESS_GIF)
 
 

@@ -85,8 +85,15 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise ClothganError(str(exc)) from exc
 
+    import signal
+
     from ..training import train
 
+    def _terminate(signum, frame):
+        # `kill PID` ends training like Ctrl-C: the last checkpoint stays and the resume hint prints.
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, _terminate)
     if args.resume:
         result = train(args.out, resume=True, epochs=args.epochs, progress=not args.no_progress)
     else:
