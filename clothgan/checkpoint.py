@@ -19,13 +19,16 @@ FORMAT_VERSION = 1
 
 def _groups(gan) -> dict[str, list]:
     """Every stateful variable of a ConditionalGAN, by group, in a stable order."""
-    return {
+    groups = {
         "generator": list(gan.generator.variables),
         "discriminator": list(gan.discriminator.variables),   # includes Dropout's RNG state
         "d_optimizer": list(gan.d_optimizer.variables),
         "g_optimizer": list(gan.g_optimizer.variables),
         "rng": [gan.noise_seed.state],
     }
+    if getattr(gan, "ema_weights", None):                     # the generator's moving average
+        groups["ema"] = [*gan.ema_weights, gan.ema_steps]
+    return groups
 
 
 def _value(v) -> np.ndarray:

@@ -63,8 +63,16 @@ class DataConfig:
         return replace(self, **changes)
 
 
-#: Model presets: "seed" is the classic Keras CGAN tutorial's design, layer by layer.
-GAN_PRESETS = ("seed",)
+#: Model presets: "seed" is the classic Keras CGAN tutorial's design, layer by layer;
+#: "quality" uses techniques established for small datasets (clothgan.quality, README).
+GAN_PRESETS = ("seed", "quality")
+
+#: DiffAugment transforms (clothgan.augment.POLICIES, kept here so configs need no TensorFlow).
+AUGMENT_POLICIES = ("color", "translation", "cutout")
+
+#: What the `quality` preset changes from GANConfig's (seed) defaults.
+QUALITY_CHANGES = dict(loss="hinge", augment=AUGMENT_POLICIES, ema_decay=0.999,
+                       g_filters=64, d_filters=64)
 
 
 @dataclass(frozen=True)
@@ -81,8 +89,12 @@ class GANConfig:
     g_filters: int = 128          # filters of the generator's 7x7 seed and Conv2DTranspose blocks
     leaky_slope: float = 0.2
     d_dropout: float = 0.4
+    loss: str = "bce"             # "bce" (D outputs a probability) | "hinge" (D outputs a logit)
+    augment: tuple[str, ...] = ()  # DiffAugment policy applied to real and fake images before D
+    ema_decay: float = 0.0        # > 0: sample from an exponential moving average of G's weights
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "augment", tuple(self.augment))
         if self.preset not in GAN_PRESETS:
             raise ValueError(f"unknown preset {self.preset!r}; choose one of {', '.join(GAN_PRESETS)}")
         if self.image_size < 8 or self.image_size % 4:
@@ -92,11 +104,25 @@ class GANConfig:
             raise ValueError(f"channels must be 1 or 3, got {self.channels}")
         if self.latent_dim < 1 or self.num_classes < 2:
             raise ValueError("latent_dim must be >= 1 and num_classes >= 2")
+        if self.loss not in ("bce", "hinge"):
+            raise ValueError(f"loss must be 'bce' or 'hinge', got {self.loss!r}")
+        if self.preset == "seed" and self.loss != "bce":
+            raise ValueError("the seed discriminator outputs a probability: loss must be 'bce'")
+        if self.preset == "quality" and self.loss != "hinge":
+            raise ValueError("the quality discriminator outputs a logit: loss must be 'hinge' "
+                             "(GANConfig.preset_config('quality') sets it)")
+        unknown = set(self.augment) - set(AUGMENT_POLICIES)
+        if unknown:
+            raise ValueError(f"unknown augment policy {sorted(unknown)}; choose from "
+                             f"{', '.join(AUGMENT_POLICIES)}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 
     @classmethod
     def preset_config(cls, name: str = "seed", **changes) -> "GANConfig":
         """The named preset's architecture, with optional overrides (e.g. image_size=32)."""
-        return cls(preset=name, **changes)
+        base = dict(QUALITY_CHANGES) if name == "quality" else {}
+        return cls(preset=name, **{**base, **changes})
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -26,11 +26,19 @@ class ConditionalGAN(keras.Model):
     schedule "article": the tutorial's three updates — D on the reals, D on r fresh fakes, G on
     `fake_per_real * r` fresh fakes through the updated D.
     `call(inputs)` is the generator, so the model samples like `generator([noise, labels])`.
+
+    loss "bce": the discriminator outputs a probability (the seed preset). loss "hinge": it
+    outputs a logit; D minimises relu(1 - real) + relu(1 + fake), G minimises -fake.
+    augment: a DiffAugment policy (clothgan.augment) applied to every image D sees, real or
+    fake, with a per-step stateless seed drawn from the checkpointed seed stream.
+    ema_decay > 0: `ema_weights` track an exponential moving average of G's weights after each
+    G update (BN statistics copied); `sampling_weights()` returns them for sampling.
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *,
                  num_classes: int | None = None, fake_per_real: int = 2,
-                 schedule: str = "fused", seed: int = 0, **kwargs):
+                 schedule: str = "fused", seed: int = 0, loss: str = "bce",
+                 augment: tuple[str, ...] = (), ema_decay: float = 0.0, **kwargs):
         kwargs.setdefault("name", "conditional_gan")
         super().__init__(**kwargs)
         if schedule not in ("fused", "article"):
@@ -38,20 +46,38 @@ class ConditionalGAN(keras.Model):
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(generator.inputs[0].shape[-1])
-        self.num_classes = int(num_classes or generator.get_layer("label_embedding").input_dim)
+        self.num_classes = int(num_classes or _generator_classes(generator))
+        if loss not in ("bce", "hinge"):
+            raise ValueError(f"loss must be 'bce' or 'hinge', got {loss!r}")
+        self.loss_kind = loss
+        self.augment = tuple(augment)
         self.fake_per_real = int(fake_per_real)
         self.schedule = schedule
         # The noise and fake-label stream: a variable, so checkpoints carry its state.
         self.noise_seed = keras.random.SeedGenerator(seed, name="noise_seed")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
+        self.ema_decay = float(ema_decay)
+        # One copy of each generator variable (trainable or not, in get_weights() order).
+        self.ema_weights, self.ema_steps = [], None
+        if self.ema_decay > 0:
+            self.ema_weights = [keras.Variable(v.numpy(), trainable=False, autocast=False,
+                                               name=f"ema_{i}", aggregation="only_first_replica")
+                                for i, v in enumerate(generator.weights)]
+            self.ema_steps = keras.Variable(0, dtype="int64", trainable=False, autocast=False,
+                                            name="ema_steps", aggregation="only_first_replica")
         # Both networks are built Functional models; without this, fit() under a distribution
         # strategy tries a symbolic call with the (images, labels) batch.
         self.built = True
 
     @classmethod
-    def from_config_objects(cls, generator, discriminator, train_cfg: TrainConfig) -> "ConditionalGAN":
+    def from_config_objects(cls, generator, discriminator, train_cfg: TrainConfig,
+                            model_cfg=None) -> "ConditionalGAN":
+        extra = {}
+        if model_cfg is not None:
+            extra = dict(num_classes=model_cfg.num_classes, loss=model_cfg.loss,
+                         augment=model_cfg.augment, ema_decay=model_cfg.ema_decay)
         return cls(generator, discriminator, fake_per_real=train_cfg.fake_per_real,
-                   schedule=train_cfg.schedule, seed=train_cfg.seed)
+                   schedule=train_cfg.schedule, seed=train_cfg.seed, **extra)
 
     def compile(self, d_optimizer: keras.optimizers.Optimizer, g_optimizer: keras.optimizers.Optimizer,
                 loss_fn: keras.losses.Loss | None = None, **kwargs):
@@ -92,7 +118,52 @@ class ConditionalGAN(keras.Model):
         return noise, labels
 
     def _loss(self, target: float, p):
+        """D's loss (target 1: real, 0: fake); with hinge, target 1.0 from generator_step is G's."""
+        if self.loss_kind == "hinge":
+            return self._hinge(ops.relu(1.0 - p) if target == 1.0 else ops.relu(1.0 + p))
         return self.loss_fn(ops.full_like(p, target), p)
+
+    def _g_loss(self, p):
+        if self.loss_kind == "hinge":
+            return self._hinge(-p)
+        return self.loss_fn(ops.ones_like(p), p)
+
+    def _hinge(self, values):
+        # Divided by the replica count like keras.losses (per-replica gradients are summed).
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        return ops.mean(ops.cast(values, "float32")) / replicas
+
+    def augment_images(self, images):
+        """DiffAugment with this step's seed (identity without a policy)."""
+        if not self.augment:
+            return images
+        from .augment import diff_augment
+
+        seed = ops.cast(self.noise_seed.next(), "int64")
+        ctx = tf.distribute.get_replica_context()
+        replica = ctx.replica_id_in_sync_group if ctx is not None else 0
+        seed = tf.random.experimental.stateless_fold_in(seed, replica + 7919)
+        return diff_augment(ops.cast(images, "float32"), seed, self.augment)
+
+    def update_ema(self):
+        """ema <- d*ema + (1-d)*G for trainable weights (d warmed up: min(decay, (1+t)/(10+t))),
+        copies of G's batch-norm statistics; a no-op without EMA."""
+        if not self.ema_weights:
+            return
+        self.ema_steps.assign_add(1)
+        t = ops.cast(self.ema_steps, "float32")
+        decay = ops.minimum(self.ema_decay, (1.0 + t) / (10.0 + t))
+        for e, v in zip(self.ema_weights, self.generator.weights):
+            if v.trainable:
+                e.assign(decay * e + (1.0 - decay) * ops.cast(v, e.dtype))
+            else:
+                e.assign(v)
+
+    def sampling_weights(self) -> list:
+        """The weights to sample with (EMA when enabled), in generator.get_weights() order."""
+        if self.ema_weights:
+            return [e.numpy() for e in self.ema_weights]
+        return self.generator.get_weights()
 
     def _apply(self, optimizer, tape, loss, variables):
         grads = tape.gradient(optimizer.scale_loss(loss), variables)
@@ -107,15 +178,19 @@ class ConditionalGAN(keras.Model):
         if g_loss is not None:
             self.trackers["g_loss"].update_state(g_loss * replicas)
         if p_real is not None:
-            self.trackers["d_real_acc"].update_state(ops.cast(p_real > 0.5, "float32"))
+            self.trackers["d_real_acc"].update_state(ops.cast(p_real > self._threshold, "float32"))
         if p_fake is not None:
-            self.trackers["d_fake_acc"].update_state(ops.cast(p_fake < 0.5, "float32"))
+            self.trackers["d_fake_acc"].update_state(ops.cast(p_fake < self._threshold, "float32"))
+
+    @property
+    def _threshold(self) -> float:
+        return 0.0 if self.loss_kind == "hinge" else 0.5
 
     def discriminator_step(self, images, labels, target: float):
         """One update of D alone on a batch that is all real (target 1) or all fake (target 0)."""
         d = self.discriminator
         with tf.GradientTape() as tape:
-            p = d([images, labels], training=True)
+            p = d([self.augment_images(images), labels], training=True)
             loss = self._loss(target, p)
         self._apply(self.d_optimizer, tape, loss, d.trainable_variables)
         return loss, p
@@ -125,9 +200,11 @@ class ConditionalGAN(keras.Model):
         g, d = self.generator, self.discriminator
         noise, labels = self.sample_latent(n)
         with tf.GradientTape() as tape:
-            p = d([g([noise, labels], training=True), labels], training=True)
-            loss = self._loss(1.0, p)
+            fake = self.augment_images(g([noise, labels], training=True))
+            p = d([fake, labels], training=True)
+            loss = self._g_loss(p)
         self._apply(self.g_optimizer, tape, loss, g.trainable_variables)
+        self.update_ema()
         return loss, p
 
     # -- the training steps --------------------------------------------------------------------
@@ -155,14 +232,23 @@ class ConditionalGAN(keras.Model):
         with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
             fake = g([noise, fake_labels], training=True)
             # One discriminator pass over reals and fakes together serves both losses.
-            images = ops.concatenate([ops.cast(real, fake.dtype), fake], axis=0)
+            images = self.augment_images(ops.concatenate([ops.cast(real, fake.dtype), fake], axis=0))
             p = d([images, ops.concatenate([labels, fake_labels], axis=0)], training=True)
             p_real, p_fake = p[:r], p[r:]
             d_loss = 0.5 * (self._loss(1.0, p_real) + self._loss(0.0, p_fake))
-            g_loss = self._loss(1.0, p_fake)
+            g_loss = self._g_loss(p_fake)
         self._apply(self.d_optimizer, d_tape, d_loss, d.trainable_variables)
         self._apply(self.g_optimizer, g_tape, g_loss, g.trainable_variables)
+        self.update_ema()
         self._track(d_loss, g_loss, p_real, p_fake)
+
+
+def _generator_classes(generator: keras.Model) -> int:
+    """Number of classes a generator was built for (seed: label embedding; quality: CBN)."""
+    try:
+        return generator.get_layer("label_embedding").input_dim
+    except ValueError:
+        return generator.get_layer("cbn0").num_classes
 
 
 def step_flops(g_flops: int, d_flops: int, real: int, fake_per_real: int, schedule: str) -> int:

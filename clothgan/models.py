@@ -51,12 +51,18 @@ class SingleFilterConv2D(layers.Conv2D):
 def build_discriminator(cfg: GANConfig, dtype=None) -> keras.Model:
     """Image + class -> P(real). The `seed` preset is the tutorial's design layer by layer.
 
+    The `quality` preset's discriminator (clothgan.quality) returns an unbounded logit instead.
+
     The label is embedded (num_classes -> embedding_dim), projected to one HxW plane and stacked
     onto the image as an extra channel; two stride-2 3x3 convolutions with LeakyReLU, Flatten,
     Dropout and a sigmoid unit. `dtype` is a Keras dtype policy such as "mixed_bfloat16"; the
     sigmoid unit always runs in float32 so the loss sees full-precision probabilities.
     """
     policy = _dtype(dtype)
+    if cfg.preset == "quality":
+        from .quality import build_quality_discriminator
+
+        return build_quality_discriminator(cfg, policy)
     h = w = cfg.image_size
     image = keras.Input((h, w, cfg.channels), name="image")
     label = keras.Input((), dtype="int32", name="label")
@@ -78,6 +84,8 @@ def build_discriminator(cfg: GANConfig, dtype=None) -> keras.Model:
 def build_generator(cfg: GANConfig, dtype=None, fast_output_conv: bool = True) -> keras.Model:
     """Noise + class -> image in [-1, 1]. The `seed` preset is the tutorial's design layer by layer.
 
+    The `quality` preset's generator is clothgan.quality's (class-conditional batch norm).
+
     The label becomes one (size/4)^2 plane; the noise a Dense (size/4)^2 x g_filters map with
     LeakyReLU; both are stacked and upsampled twice by stride-2 4x4 transposed convolutions with
     LeakyReLU, then a 7x7 convolution with tanh gives the image. For a single output channel
@@ -85,6 +93,10 @@ def build_generator(cfg: GANConfig, dtype=None, fast_output_conv: bool = True) -
     fast_output_conv=False it is a plain Conv2D, so the saved model needs nothing but Keras.
     """
     policy = _dtype(dtype)
+    if cfg.preset == "quality":
+        from .quality import build_quality_generator
+
+        return build_quality_generator(cfg, policy)
     base = cfg.image_size // 4
     noise = keras.Input((cfg.latent_dim,), name="noise")
     label = keras.Input((), dtype="int32", name="label")

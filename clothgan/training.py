@@ -153,15 +153,23 @@ def epoch_batches(x: np.ndarray, y: np.ndarray, batch: int, seed: int, first_epo
 
 # -- the run ----------------------------------------------------------------------------------------
 class _Exporter:
-    """The float32 sampling generator saved as generator.keras, refreshed from the trained one."""
+    """The float32 sampling generator saved as generator.keras, refreshed from the trained one.
 
-    def __init__(self, cfg: GANConfig):
+    With `gan` given, its generator is exported with `gan.sampling_weights()` (the EMA weights
+    when the preset keeps a moving average).
+    """
+
+    def __init__(self, cfg: GANConfig, gan=None):
         from .models import build_generator
 
         self.model = build_generator(cfg, "float32", fast_output_conv=False)
+        self.gan = gan
 
     def __call__(self, generator):
-        self.model.set_weights(generator.get_weights())
+        if self.gan is not None and generator is self.gan.generator:
+            self.model.set_weights(self.gan.sampling_weights())
+        else:
+            self.model.set_weights(generator.get_weights())
         return self.model
 
 
@@ -245,7 +253,7 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
     with strategy.scope():
         g = build_generator(model, policy)
         d = build_discriminator(model, policy)
-        gan = ConditionalGAN.from_config_objects(g, d, training)
+        gan = ConditionalGAN.from_config_objects(g, d, training, model)
         d_opt, g_opt = adam(training.lr, training.beta_1), adam(training.lr, training.beta_1)
         if policy == "mixed_float16":
             d_opt = keras.optimizers.LossScaleOptimizer(d_opt)
@@ -281,7 +289,7 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
               f"schedule, {policy}, {replicas} replica(s), epochs {initial_epoch + 1}-"
               f"{training.epochs} -> {out}")
 
-    exporter = _Exporter(model)
+    exporter = _Exporter(model, gan)
     guard = NonFiniteGuard()
     bar = ProgressBar(training.epochs, steps, initial_epoch, disable=not progress)
     cbs = [guard,

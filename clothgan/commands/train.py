@@ -19,7 +19,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="RUN_DIR",
                         help="run directory: checkpoint, samples, history, generator.keras, run.json")
     parser.add_argument("--preset", choices=GAN_PRESETS, default=None,
-                        help="architecture preset (default seed: the classic Keras CGAN design)")
+                        help="architecture preset: seed (default), the classic Keras CGAN design; "
+                             "quality, spectral-norm projection discriminator, class-conditional "
+                             "batch norm generator, hinge loss, DiffAugment, EMA sampling")
     parser.add_argument("--epochs", type=_positive, default=None,
                         help=f"epochs to train in total (default {_DEFAULT.epochs}); with --resume, "
                              "a larger number extends the run")

@@ -1,0 +1,181 @@
+"""The `quality` preset: hinge loss, DiffAugment, EMA generator; run directory, CLI and exact resume."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from conftest import write_image  # noqa: E402
+
+from clothgan.callbacks import SimulatedInterrupt  # noqa: E402
+from clothgan.checkpoint import CHECKPOINT_FILE, _groups, read_checkpoint_meta  # noqa: E402
+from clothgan.cli import main  # noqa: E402
+from clothgan.config import CLASSES, GANConfig, DataConfig, TrainConfig, preset  # noqa: E402
+from clothgan.gan import ConditionalGAN  # noqa: E402
+from clothgan.models import adam, build_discriminator, build_generator  # noqa: E402
+from clothgan.runs import load_generator, read_run_info  # noqa: E402
+from clothgan.training import train  # noqa: E402
+
+SMALL = GANConfig.preset_config("quality", g_filters=16, d_filters=16, latent_dim=16)
+TINY = TrainConfig(batch_size=16, epochs=2, precision="float32", seed=7)
+
+
+def _gan(schedule="fused"):
+    keras.utils.set_random_seed(0)
+    gan = ConditionalGAN.from_config_objects(build_generator(SMALL), build_discriminator(SMALL),
+                                             TrainConfig(schedule=schedule), SMALL)
+    gan.compile(adam(), adam())
+    return gan
+
+
+def _batch(n=8):
+    rng = np.random.default_rng(0)
+    # Tensors: a Keras call may not mix tensors (augmented images) with NumPy labels.
+    return (keras.ops.convert_to_tensor(rng.uniform(-1, 1, (n, 28, 28, 1)).astype("float32")),
+            keras.ops.convert_to_tensor(rng.integers(0, 10, n).astype("int32")))
+
+
+def _trainable(model):
+    return [v.numpy().copy() for v in model.trainable_variables]
+
+
+def _changed(before, model):
+    return [not np.array_equal(a, v.numpy()) for a, v in zip(before, model.trainable_variables)]
+
+
+def test_quality_preset_config_and_round_trip():
+    cfg, training = preset("quality")
+    assert (cfg.preset, cfg.loss, cfg.ema_decay) == ("quality", "hinge", 0.999)
+    assert set(cfg.augment) == {"color", "translation", "cutout"}
+    assert GANConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg   # run.json trip
+    with pytest.raises(ValueError, match="loss must be 'hinge'"):
+        GANConfig(preset="quality")
+    with pytest.raises(ValueError, match="unknown augment"):
+        GANConfig.preset_config("quality", augment=("rotate",))
+
+
+def test_quality_steps_change_only_their_network_and_ema_follows_g():
+    gan = _gan()
+    images, labels = _batch()
+    ema0 = [e.numpy().copy() for e in gan.ema_weights]
+    g0, d0 = _trainable(gan.generator), _trainable(gan.discriminator)
+    loss, logits = gan.discriminator_step(images, labels, 1.0)
+    assert all(_changed(d0, gan.discriminator)) and not any(_changed(g0, gan.generator))
+    # Hinge on logits: the loss is mean(relu(1 - logit)) of the (augmented) reals.
+    assert float(loss) == pytest.approx(float(np.mean(np.maximum(0, 1 - np.asarray(logits)))),
+                                        rel=1e-5)
+    assert all(np.array_equal(a, e.numpy()) for a, e in zip(ema0, gan.ema_weights))
+
+    g0, d0 = _trainable(gan.generator), _trainable(gan.discriminator)
+    gan.generator_step(8)
+    assert all(_changed(g0, gan.generator))
+    assert int(gan.d_optimizer.iterations.numpy()) == 1        # no D update in G's step
+    # D's forward pass in training mode re-projects each spectrally normalised kernel
+    # (Keras' SpectralNormalization divides it by its largest singular value in place): every
+    # change to D is one scalar per kernel, nothing else.
+    for before, v in zip(d0, gan.discriminator.trainable_variables):
+        after = v.numpy()
+        if not np.array_equal(before, after):
+            assert "kernel" in v.path, v.path
+            ratio = after[before != 0] / before[before != 0]
+            np.testing.assert_allclose(ratio, ratio[0], rtol=1e-4, err_msg=v.path)
+    assert int(gan.ema_steps.numpy()) == 1
+    moved = 0
+    for before, e, v in zip(ema0, gan.ema_weights, gan.generator.weights):
+        now, target = e.numpy(), v.numpy()
+        if not v.trainable:
+            np.testing.assert_array_equal(now, target)   # BN statistics are copied
+            continue
+        if np.array_equal(before, target):
+            continue
+        # Strictly between the old average and the new weights.
+        assert np.abs(now - target).sum() < np.abs(before - target).sum()
+        assert not np.allclose(now, target)
+        moved += 1
+    assert moved > 0
+    # Sampling uses the average, not the raw generator.
+    assert not all(np.array_equal(a, b) for a, b in
+                   zip(gan.sampling_weights(), gan.generator.get_weights()))
+
+
+def test_quality_fused_and_article_steps_train_with_augmentation():
+    for schedule in ("fused", "article"):
+        gan = _gan(schedule)
+        g0, d0 = _trainable(gan.generator), _trainable(gan.discriminator)
+        images, labels = _batch()
+        logs = gan.train_on_batch(images, labels, return_dict=True)
+        assert all(np.isfinite(v) for v in logs.values())
+        assert any(_changed(g0, gan.generator)) and any(_changed(d0, gan.discriminator))
+        assert int(gan.ema_steps.numpy()) == 1
+
+
+def test_diff_augment_seeds_come_from_the_checkpointed_stream():
+    gan = _gan()
+    x = _batch(4)[0]
+    state = gan.noise_seed.state.numpy().copy()
+    a = np.asarray(gan.augment_images(x))
+    b = np.asarray(gan.augment_images(x))
+    gan.noise_seed.state.assign(state)
+    np.testing.assert_array_equal(a, np.asarray(gan.augment_images(x)))
+    assert not np.array_equal(a, b) and not np.array_equal(a, x)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory) -> DataConfig:
+    root = tmp_path_factory.mktemp("tiny_quality")
+    for ci, c in enumerate(CLASSES):
+        for i in range(4):
+            write_image(root / c / f"{c}_{i}.png", color=(20 * ci, 255 - 20 * ci, 100 + i * 10))
+    return DataConfig(dataset=str(root))
+
+
+@pytest.fixture(scope="module")
+def cli_run(tiny_data, tmp_path_factory):
+    """`clothgan train --preset quality`, 2 epochs: the reference for resume."""
+    out = tmp_path_factory.mktemp("qruns") / "cli"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CLOTHGAN_HOME", str(tmp_path_factory.mktemp("qhome")))
+        assert main(["train", "--out", str(out), "--preset", "quality", "--dataset",
+                     tiny_data.dataset, "--batch-size", "16", "--epochs", "2", "--precision",
+                     "float32", "--seed", "7", "--no-progress"]) == 0
+    return out
+
+
+def _ckpt(path):
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files if k != "meta"}
+
+
+def test_cli_quality_run_directory_samples_with_the_ema_generator(cli_run):
+    info = read_run_info(cli_run)
+    assert info.preset == "quality" and info.epochs_done == 2
+    assert GANConfig.from_dict(info.config["model"]) == GANConfig.preset_config("quality")
+    g, _ = load_generator(cli_run)
+    images = np.asarray(g([np.zeros((3, 100), "float32"), np.arange(3, dtype="int32")]))
+    assert images.shape == (3, 28, 28, 1) and np.abs(images).max() <= 1
+    ckpt = _ckpt(cli_run / CHECKPOINT_FILE)
+    ema = [ckpt[f"ema/{i:04d}"] for i in range(len(g.get_weights()))]
+    raw = [ckpt[f"generator/{i:04d}"] for i in range(len(g.get_weights()))]
+    for w, e in zip(g.get_weights(), ema):
+        np.testing.assert_array_equal(w, e)           # generator.keras holds the EMA weights
+    assert not all(np.array_equal(e, r) for e, r in zip(ema, raw))
+    assert (cli_run / "samples" / "epoch_0002.png").is_file()
+
+
+def test_quality_resume_is_exact(cli_run, tiny_data, tmp_path):
+    out = tmp_path / "q"
+    with pytest.raises(KeyboardInterrupt):
+        train(out, tiny_data, GANConfig.preset_config("quality"), TINY, progress=False,
+              verbose=False, callbacks=[SimulatedInterrupt(epoch=2, step=1)])
+    assert read_checkpoint_meta(out / CHECKPOINT_FILE)["epoch"] == 1
+    result = train(out, resume=True, progress=False, verbose=False)
+    assert result.epochs_done == 2
+    ref = _ckpt(cli_run / CHECKPOINT_FILE)
+    now = {f"{g}/{i:04d}": np.asarray(v.numpy()) for g, vs in _groups(result.gan).items()
+           for i, v in enumerate(vs)}
+    assert now.keys() == ref.keys() and any(k.startswith("ema/") for k in now)
+    for k in ref:
+        np.testing.assert_allclose(now[k], ref[k], rtol=1e-5, atol=1e-6, err_msg=k)
