@@ -179,3 +179,14 @@ def test_quality_resume_is_exact(cli_run, tiny_data, tmp_path):
     assert now.keys() == ref.keys() and any(k.startswith("ema/") for k in now)
     for k in ref:
         np.testing.assert_allclose(now[k], ref[k], rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+def test_quality_64x64_rgb_trains_and_samples(tiny_data, tmp_path):
+    data = tiny_data.replace(image_size=64, channels=3)
+    small = GANConfig.preset_config("quality", g_filters=8, d_filters=8, latent_dim=16)
+    result = train(tmp_path / "rgb", data, small, TINY.replace(epochs=1), progress=False,
+                   verbose=False)
+    g, info = load_generator(result.run_dir)
+    assert (info.image_size, info.channels) == (64, 3)
+    images = np.asarray(g([np.zeros((2, 16), "float32"), np.array([0, 9], "int32")]))
+    assert images.shape == (2, 64, 64, 3) and np.isfinite(images).all()
