@@ -55,6 +55,8 @@ def load_generator(run_dir: str | os.PathLike):
     """(generator, RunInfo) of a run directory."""
     import keras
 
+    from . import models, quality  # noqa: F401  (registers the custom layers saved models use)
+
     info = read_run_info(run_dir)
     path = Path(run_dir) / GENERATOR_FILE
     if not path.is_file():

@@ -190,3 +190,15 @@ def test_quality_64x64_rgb_trains_and_samples(tiny_data, tmp_path):
     assert (info.image_size, info.channels) == (64, 3)
     images = np.asarray(g([np.zeros((2, 16), "float32"), np.array([0, 9], "int32")]))
     assert images.shape == (2, 64, 64, 3) and np.isfinite(images).all()
+
+
+def test_quality_generator_loads_in_a_fresh_process(cli_run):
+    """generator.keras holds custom layers: load_generator must register them itself."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from clothgan.runs import load_generator; "
+            "g, info = load_generator(sys.argv[1]); print(info.preset, g.output.shape[1:])")
+    out = subprocess.run([sys.executable, "-c", code, str(cli_run)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[0] == "quality" and "(28, 28, 1)" in out.stdout
