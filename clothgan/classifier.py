@@ -62,7 +62,7 @@ def build_classifier(input_shape: tuple[int, int, int], num_classes: int,
     while True:
         for _ in range(2):
             h = layers.Conv2D(filters, 3, padding="same", use_bias=False, dtype=dtype)(h)
-            h = layers.BatchNormalization(dtype=dtype)(h)
+            h = layers.BatchNormalization(momentum=0.9, dtype=dtype)(h)
             h = layers.ReLU(dtype=dtype)(h)
         if size <= 7:
             break

@@ -108,7 +108,7 @@ def toy_real():
 
     rng = np.random.default_rng(5)
     out = {}
-    for split, n in (("train", 600), ("val", 200), ("test", 200)):
+    for split, n in (("train", 300), ("val", 200), ("test", 200)):
         x, y = _toy(rng, n)
         out[split] = Arrays(x, y, [f"{split}/{i}" for i in range(n)], CLASSES)
     return out
@@ -120,26 +120,27 @@ def _imageset(tmp_path, x, y):
 
 
 def test_cas_consistency_and_augmentation_on_toy_problem(toy_real, tmp_path):
-    """Good synthetic data (same process) scores like real data; label-shuffled data is caught."""
+    """Good synthetic data (same process) scores like real data; mislabelled data is caught."""
     rng = np.random.default_rng(6)
     x, y = _toy(rng, 400)
     cfg = EvalConfig(data=DataConfig(dataset="toy", image_size=12), kid_subsets=10,
-                     classifier=ClassifierConfig(epochs=5, width=8, feature_dim=32, augment=False,
+                     classifier=ClassifierConfig(epochs=8, width=8, feature_dim=32, augment=False,
                                                  learning_rate=3e-3))
     good = evaluate(_imageset(tmp_path, x, y), cfg, progress=False, real=toy_real)
-    bad = evaluate(_imageset(tmp_path, x, rng.permutation(y)), cfg, progress=False, real=toy_real)
+    # Every image labelled as the next class: outnumbers the real training images, so it misleads.
+    bad = evaluate(_imageset(tmp_path, x, (y + 1) % 10), cfg, progress=False, real=toy_real)
 
     assert good.judge.test_accuracy > 0.9 and bad.judge.cached
     assert good.real_accuracy == pytest.approx(good.judge.test_accuracy)
-    assert good.class_consistency > 0.9 and bad.class_consistency < 0.25
+    assert good.class_consistency > 0.9 and bad.class_consistency < 0.1
     assert good.cas_accuracy >= 0.9 * good.real_trained_accuracy
-    assert bad.cas_accuracy < 0.3
+    assert bad.cas_accuracy < 0.1
     assert good.augmented_accuracy >= good.real_full_accuracy - 0.05
-    assert bad.augmented_accuracy < good.augmented_accuracy
-    # The images are the same: distribution metrics ignore labels, which is why consistency and
-    # CAS exist (the class-matched subsets differ, hence only the same order of magnitude).
-    assert good.fid == pytest.approx(bad.fid, rel=0.5)
-    assert good.fid < 5 * good.fid_reference + 1e-3
+    assert bad.augmented_accuracy < good.augmented_accuracy - 0.2
+    # Same process as the real data: distances like real-vs-real. FID alone cannot tell the
+    # mislabelled set apart (it is label-blind), which is why consistency and CAS exist.
+    assert good.fid < 3 * good.fid_reference and bad.fid < 3 * bad.fid_reference, (
+        good.fid, good.fid_reference, bad.fid, bad.fid_reference)
     d = good.to_dict()
     json.dumps(d)
     assert {c["metric"] for c in d["comparisons"]} >= {"class consistency", "train on synthetic, test on real"}
