@@ -37,7 +37,7 @@ from .annotations import (COCO_FILE, YOLO_YAML, coco_annotation, write_coco, wri
 from .backgrounds import Backgrounds
 from .compose import BankReport, GarmentBank, compose_scene, compose_single, render_size
 from .config import ComposeConfig, ExtractConfig
-from .runner import parallel_map
+from .runner import default_workers, parallel_map
 
 MANIFEST = "manifest.csv"
 META = "dataset.json"     # the name `clothgan generate` uses, read by `clothgan evaluate`
@@ -175,10 +175,11 @@ def compose_dataset(out: str | os.PathLike, count: int, bank: GarmentBank, cfg: 
             for c in bank.classes:
                 if bank.of_class(bank.classes.index(c)).size:
                     (tmp / c).mkdir()
-        if workers != 1 and count > 1 and bank_path is None:
+        workers = default_workers() if workers is None else max(1, int(workers))
+        local = workers == 1 or count == 1
+        if not local and bank_path is None:
             raise ValueError("bank_path is needed to run worker processes")
         backgrounds = _backgrounds(cfg, seed)   # checks a --backgrounds folder before any work
-        local = workers == 1 or count == 1
         init = ((bank, cfg, seed, str(tmp), backgrounds) if local
                 else (str(bank_path), cfg, seed, str(tmp)))
         results = parallel_map(make_item, list(range(count)), workers,
