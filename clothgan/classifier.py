@@ -18,7 +18,7 @@ import numpy as np
 from .config import DataConfig
 from .datasets import cache_dir
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2   # bump whenever the architecture or training recipe changes
 FEATURES_LAYER = "features"
 
 
