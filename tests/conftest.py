@@ -72,11 +72,15 @@ def write_image(path: Path, size=(40, 60), color=(200, 30, 30), mode="RGB") -> P
     return path
 
 
+def make_tiny_folder(root: Path, per_class: int = 6) -> Path:
+    """A <label>/<file> folder with `per_class` small images for each of the ten classes."""
+    for ci, c in enumerate(CLASSES):
+        for i in range(per_class):
+            write_image(root / c / f"{c}_{i}.png", color=(20 * ci, 255 - 20 * ci, 100 + i * 10))
+    return root
+
+
 @pytest.fixture
 def tiny_folder(tmp_path) -> Path:
     """A <label>/<file> folder with 6 small images for each of the ten classes."""
-    root = tmp_path / "tiny"
-    for ci, c in enumerate(CLASSES):
-        for i in range(6):
-            write_image(root / c / f"{c}_{i}.png", color=(20 * ci, 255 - 20 * ci, 100 + i * 10))
-    return root
+    return make_tiny_folder(tmp_path / "tiny")

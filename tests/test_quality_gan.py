@@ -8,12 +8,12 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from conftest import write_image  # noqa: E402
+from conftest import make_tiny_folder  # noqa: E402
 
 from clothgan.callbacks import SimulatedInterrupt  # noqa: E402
 from clothgan.checkpoint import CHECKPOINT_FILE, _groups, read_checkpoint_meta  # noqa: E402
 from clothgan.cli import main  # noqa: E402
-from clothgan.config import CLASSES, GANConfig, DataConfig, TrainConfig, preset  # noqa: E402
+from clothgan.config import DataConfig, GANConfig, TrainConfig, preset  # noqa: E402
 from clothgan.gan import ConditionalGAN  # noqa: E402
 from clothgan.models import adam, build_discriminator, build_generator  # noqa: E402
 from clothgan.runs import load_generator, read_run_info  # noqa: E402
@@ -125,11 +125,7 @@ def test_diff_augment_seeds_come_from_the_checkpointed_stream():
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory) -> DataConfig:
-    root = tmp_path_factory.mktemp("tiny_quality")
-    for ci, c in enumerate(CLASSES):
-        for i in range(4):
-            write_image(root / c / f"{c}_{i}.png", color=(20 * ci, 255 - 20 * ci, 100 + i * 10))
-    return DataConfig(dataset=str(root))
+    return DataConfig(dataset=str(make_tiny_folder(tmp_path_factory.mktemp("tiny_quality"), 4)))
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from conftest import write_image  # noqa: E402
+from conftest import make_tiny_folder  # noqa: E402
 
 from clothgan.callbacks import SimulatedInterrupt, read_history_csv  # noqa: E402
 from clothgan.checkpoint import (CHECKPOINT_FILE, load_checkpoint, read_checkpoint_meta,  # noqa: E402
@@ -28,11 +28,7 @@ TINY = TrainConfig(batch_size=16, epochs=3, precision="float32", seed=7)
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory) -> DataConfig:
-    root = tmp_path_factory.mktemp("tiny_gan")
-    for ci, c in enumerate(CLASSES):
-        for i in range(6):
-            write_image(root / c / f"{c}_{i}.png", color=(20 * ci, 255 - 20 * ci, 100 + i * 10))
-    return DataConfig(dataset=str(root))
+    return DataConfig(dataset=str(make_tiny_folder(tmp_path_factory.mktemp("tiny_gan"), 6)))
 
 
 @pytest.fixture(scope="module")
