@@ -272,10 +272,29 @@ def _encode_png(pixels: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+
+
 def _write_pngs(paths: list[Path], pixels: np.ndarray) -> None:
-    for path, img in zip(paths, pixels):
-        with open(path, "wb") as f:
-            f.write(_encode_png(img))
+    """Encode and write PNGs; files are opened relative to their folder's descriptor where the
+    OS allows it, which skips resolving the full path for every small file."""
+    dir_fds: dict[Path, int] = {}
+    try:
+        for path, img in zip(paths, pixels):
+            data = _encode_png(img)
+            if os.open in os.supports_dir_fd:
+                if path.parent not in dir_fds:
+                    dir_fds[path.parent] = os.open(path.parent, os.O_RDONLY)
+                fd = os.open(path.name, _WRITE_FLAGS, 0o644, dir_fd=dir_fds[path.parent])
+            else:
+                fd = os.open(path, _WRITE_FLAGS, 0o644)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+    finally:
+        for fd in dir_fds.values():
+            os.close(fd)
 
 
 def file_name(seed: int, index: int) -> str:
@@ -346,14 +365,15 @@ def _commit(tmp: Path, out_dir: Path) -> None:
 
 def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathLike, seed: int = 0,
              classes: Sequence[str] | None = None, overwrite: bool = False, batch_size: int = 1024,
-             workers: int = 1, precision: str = "auto", progress: bool = True,
+             workers: int = 2, precision: str = "auto", progress: bool = True,
              sampler: Sampler | None = None) -> GenerationResult:
     """Write `per_class` generated images of each class as DIR/<class>/<name>.png + manifest.csv.
 
     Deterministic for a seed (and precision): sample i of class c always gets the same noise.
     Atomic: images go to a hidden temporary folder beside DIR that is renamed to DIR only when
     complete, so an interrupted or failed run leaves no partial dataset. `workers` threads encode
-    PNGs while the next batch is generated. `sampler` reuses an already loaded generator.
+    and write PNGs while the next batch is generated (0: in the calling thread). `sampler` reuses
+    an already loaded generator.
     """
     from tqdm.auto import tqdm
 
@@ -385,6 +405,10 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
                 rel = [f"{names[lab]}/{file_name(seed, i)}" for lab, i in zip(y, idx)]
                 rows.extend((r, names[lab], int(lab), seed, int(i), sampler.checkpoint_sha256)
                             for r, lab, i in zip(rel, y, idx))
+                if workers == 0:
+                    _write_pngs([tmp / r for r in rel], pixels)
+                    bar.update(len(rel))
+                    continue
                 # Encoding and writing overlap the next batch's inference (TF releases the GIL).
                 step = -(-len(rel) // max(1, workers))
                 for s in range(0, len(rel), step):
