@@ -204,9 +204,9 @@ def domain_classifier(data: DataConfig, cfg: ClassifierConfig = ClassifierConfig
     """
     import keras
 
-    from .preprocess import load_split
+    from .preprocess import load_splits
 
-    real = real or {s: load_split(data, s) for s in ("train", "val", "test")}
+    real = real or load_splits(data)
     tr, va, te = real["train"], real["val"], real["test"]
     key = judge_key(data, cfg, tr.x, tr.y)
     folder = cache_dir("classifiers") / key

@@ -485,7 +485,7 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
     """
     from tqdm.auto import tqdm
 
-    from .preprocess import load_split
+    from .preprocess import load_splits
 
     weights = inception_weights() if cfg.inception is not False else None
     if cfg.inception and weights is None:
@@ -499,7 +499,7 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
     if tuple(data.classes) != tuple(syn.class_names):
         raise ClothganError(f"{syn.root}: classes {syn.class_names} differ from the data config's "
                             f"{data.classes}")
-    real = real or {s: load_split(data, s) for s in ("train", "val", "test")}
+    real = real or load_splits(data)
     tr, va, te = real["train"], real["val"], real["test"]
     for name, arr in (("train", tr), ("val", va), ("test", te)):
         if len(arr.x) < 2:

@@ -419,9 +419,19 @@ def load_split(cfg: DataConfig, split: str | None = "train") -> Arrays:
     """Prepared arrays of one split ("train", "val", "test") or of everything (None)."""
     if split is not None and split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)} or None, got {split!r}")
+    if split is None:
+        return prepare(cfg, scan(cfg))
+    return load_splits(cfg, (split,))[split]
+
+
+def load_splits(cfg: DataConfig, splits: tuple[str, ...] = SPLITS) -> dict[str, Arrays]:
+    """Prepared arrays of several splits from one scan and one cache read."""
+    unknown = [s for s in splits if s not in SPLITS]
+    if unknown:
+        raise ValueError(f"splits must be among {', '.join(SPLITS)}, got {unknown}")
     inv = scan(cfg)
     arrays = prepare(cfg, inv)
-    return arrays if split is None else select(arrays, inv.select(split))
+    return {s: select(arrays, inv.select(s)) for s in splits}
 
 
 def make_tf_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = True,
