@@ -214,13 +214,19 @@ def test_sha256_is_checked(server, tmp_path):
     assert (tmp_path / "ds" / COMPLETE_MARKER).is_file()
 
 
-def test_truncated_transfer_is_never_taken_for_complete_and_resumes(server, tmp_path):
+def _truncated_first_attempt(server, tmp_path):
+    """Serve half of a good archive once: the fetch must fail as truncated. (archive, source)."""
     data = make_zip(full_layout_files())
     server.files["/full.zip"] = data
     server.mode = "truncate"
     src = source_for(server.url("/full.zip"))
     with pytest.raises(DataError, match="truncated"):
         fetch_dataset(src, tmp_path / "ds", progress=False)
+    return data, src
+
+
+def test_truncated_transfer_is_never_taken_for_complete_and_resumes(server, tmp_path):
+    data, src = _truncated_first_attempt(server, tmp_path)
     [part] = (tmp_path / ".downloads").glob("*.part")
     assert part.stat().st_size == len(data) // 2
     assert not list((tmp_path / ".downloads").glob("*.archive"))
@@ -233,12 +239,7 @@ def test_truncated_transfer_is_never_taken_for_complete_and_resumes(server, tmp_
 
 
 def test_a_range_the_client_did_not_ask_for_restarts_the_download(server, tmp_path):
-    data = make_zip(full_layout_files())
-    server.files["/full.zip"] = data
-    server.mode = "truncate"
-    src = source_for(server.url("/full.zip"))
-    with pytest.raises(DataError, match="truncated"):
-        fetch_dataset(src, tmp_path / "ds", progress=False)
+    _, src = _truncated_first_attempt(server, tmp_path)
     server.mode = "wrongrange"
     fetch_dataset(src, tmp_path / "ds", progress=False)
     assert "Range" in server.requests[-2] and "Range" not in server.requests[-1]
