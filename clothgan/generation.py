@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from .errors import ClothganError
+from .outdir import check_out_dir, commit_dir, staging_dir
 from .runs import GENERATOR_FILE, RunInfo, load_generator
 
 MANIFEST_FILE = "manifest.csv"
@@ -322,47 +322,6 @@ def noise_batches(labels: list[int], per_class: int, latent_dim: int, seed: int,
         yield np.concatenate(zs), np.concatenate(ys), np.concatenate(idx)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _remove_stale_partials(out_dir: Path) -> None:
-    """Drop temporary folders that killed runs (SIGKILL, power loss) left beside out_dir."""
-    for p in out_dir.parent.glob(f".{out_dir.name}.partial-*"):
-        try:
-            pid = int(p.name.rsplit("-", 2)[-2])
-        except (ValueError, IndexError):
-            continue
-        if not _pid_alive(pid):
-            shutil.rmtree(p, ignore_errors=True)
-
-
-def check_out_dir(out_dir: Path, overwrite: bool) -> None:
-    """Refuse to replace a file, or a non-empty folder unless overwrite is set."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ClothganError(f"{out_dir}: exists and is a file; choose another --out folder")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
-        raise ClothganError(f"{out_dir}: exists and is not empty; pass --overwrite to replace it, "
-                            "or choose another --out folder")
-
-
-def _commit(tmp: Path, out_dir: Path) -> None:
-    """Move the finished dataset into place; an old one is moved aside first, then removed."""
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}")
-        os.replace(out_dir, old)
-    os.replace(tmp, out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathLike, seed: int = 0,
              classes: Sequence[str] | None = None, overwrite: bool = False, batch_size: int = 1024,
              workers: int = 2, precision: str = "auto", progress: bool = True,
@@ -386,12 +345,9 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
     sampler = sampler or Sampler.load(run_dir, precision)
     labels = sampler.labels_of(classes)
     names = sampler.class_names
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_partials(out_dir)
-    tmp = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    tmp = staging_dir(out_dir)
     t0 = time.perf_counter()
     try:
-        tmp.mkdir()
         for label in labels:
             (tmp / names[label]).mkdir()
         rows: list[tuple] = []
@@ -433,7 +389,7 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
             "image_size": sampler.info.image_size, "channels": sampler.info.channels,
             "precision": sampler.precision, "run_config": sampler.info.config,
         }, indent=2, default=str))
-        _commit(tmp, out_dir)
+        commit_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -32,6 +32,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import ClothganError
+from ..outdir import check_out_dir, commit_dir, staging_dir
 from .annotations import (COCO_FILE, YOLO_YAML, coco_annotation, write_coco, write_data_yaml,
                           write_json_atomic, yolo_lines)
 from .backgrounds import Backgrounds
@@ -133,18 +134,6 @@ class ComposeResult:
         return d
 
 
-def _clear_stale_temps(out: Path) -> None:
-    """Remove temporary folders of earlier runs that were killed (their process is gone)."""
-    for tmp in out.parent.glob(f".{out.name}.tmp-*"):
-        try:
-            pid = int(tmp.name.rsplit("-", 1)[1])
-            os.kill(pid, 0)
-        except (ValueError, ProcessLookupError):
-            shutil.rmtree(tmp, ignore_errors=True)
-        except PermissionError:
-            pass
-
-
 def compose_dataset(out: str | os.PathLike, count: int, bank: GarmentBank, cfg: ComposeConfig,
                     seed: int = 0, workers: int | None = 1, bank_path: str | os.PathLike | None = None,
                     overwrite: bool = False, progress: bool = True,
@@ -158,14 +147,8 @@ def compose_dataset(out: str | os.PathLike, count: int, bank: GarmentBank, cfg: 
     if count < 1:
         raise ClothganError(f"count must be >= 1, got {count}")
     out = Path(out).expanduser().resolve()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise ClothganError(f"{out}: already exists and is not empty; pass --overwrite "
-                            "(or overwrite=True) to replace it, or pick another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _clear_stale_temps(out)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    check_out_dir(out, overwrite)
+    tmp = staging_dir(out)
     start = time.perf_counter()
     try:
         if cfg.mode == "scene":
@@ -186,13 +169,7 @@ def compose_dataset(out: str | os.PathLike, count: int, bank: GarmentBank, cfg: 
                                desc=f"composing {cfg.mode}s", progress=progress,
                                initializer=_init, initargs=init)
         result = _finish(tmp, results, bank, cfg, seed, extra_meta or {})
-        if out.exists():
-            trash = out.parent / f".{out.name}.old-{os.getpid()}"
-            os.replace(out, trash)
-            os.replace(tmp, out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        commit_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
