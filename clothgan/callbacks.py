@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import time
 from pathlib import Path
 
 import keras
@@ -123,9 +124,10 @@ def write_history_csv(path: Path, history: list[dict]) -> Path:
 
 
 def read_history_csv(path) -> list[dict]:
-    """history.csv as a list of {column: float} rows (epoch as int)."""
+    """history.csv as a list of {column: float} rows (epoch as int); columns a row lacks
+    (validation scores exist every few epochs only) are left out of it."""
     with open(path, newline="") as f:
-        return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()}
+        return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if v != ""}
                 for row in csv.DictReader(f)]
 
 
@@ -148,11 +150,17 @@ class RunRecorder(keras.callbacks.Callback):
         self.guard = guard
         self.extra_meta = extra_meta or {}
 
+    def on_train_begin(self, logs=None):
+        # CPU seconds of this process, continued across resumes: budgets are compared in CPU time.
+        self.cpu_start = time.process_time()
+        self.cpu_before = self.history[-1].get("cpu_seconds", 0.0) if self.history else 0.0
+
     def on_epoch_end(self, epoch, logs=None):
         if self.guard and self.guard.tripped:
             return
         done = epoch + 1
-        row = {"epoch": done, **{k: float(v) for k, v in (logs or {}).items()}}
+        row = {"epoch": done, **{k: float(v) for k, v in (logs or {}).items()},
+               "cpu_seconds": round(self.cpu_before + time.process_time() - self.cpu_start, 2)}
         self.history.append(row)
         save_checkpoint(self.run_dir / CHECKPOINT_FILE, self.model, done, self.history,
                         self.extra_meta)
@@ -160,6 +168,35 @@ class RunRecorder(keras.callbacks.Callback):
         model = self.export_generator(self.model.generator)
         atomic_write(self.run_dir / GENERATOR_FILE, model.save)
         self.on_saved(done)
+
+
+class CpuBudget(keras.callbacks.Callback):
+    """Stop training before an epoch would take the run past `minutes` of CPU time.
+
+    CPU time (all threads of this process) is what a shared or throttled machine still measures
+    fairly; `spent_seconds` carries the time of earlier sessions of a resumed run.
+    """
+
+    def __init__(self, minutes: float, spent_seconds: float = 0.0):
+        super().__init__()
+        if minutes <= 0:
+            raise ValueError(f"the CPU budget must be > 0 minutes, got {minutes}")
+        self.limit = 60.0 * minutes
+        self.spent = spent_seconds
+        self.exhausted = False
+
+    def on_train_begin(self, logs=None):
+        self.start = self.epoch_start = time.process_time()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_start = time.process_time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = time.process_time()
+        used = self.spent + now - self.start
+        if used + (now - self.epoch_start) > self.limit:   # the next epoch would not fit
+            self.exhausted = True
+            self.model.stop_training = True
 
 
 class TensorBoardLogger(keras.callbacks.Callback):

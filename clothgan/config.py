@@ -73,6 +73,8 @@ AUGMENT_POLICIES = ("color", "translation", "cutout")
 #: What the `quality` preset changes from GANConfig's (seed) defaults.
 QUALITY_CHANGES = dict(loss="hinge", augment=AUGMENT_POLICIES, ema_decay=0.999,
                        g_filters=64, d_filters=64)
+#: ... and what it changes from TrainConfig's.
+QUALITY_TRAINING = dict(keep_best="fid")
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,10 @@ class GANConfig:
         return replace(self, **changes)
 
 
+#: What a run may keep besides its last generator (clothgan.selection).
+KEEP_BEST = ("none", "fid", "consistency")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How the GAN is trained (see clothgan.training).
@@ -150,14 +156,19 @@ class TrainConfig:
     batch_size: int = 64
     fake_per_real: int = 1        # the article's G batch is the full batch: 2 fakes per real image
     schedule: str = "fused"       # "fused" | "article"
-    lr: float = 2e-4
+    lr: float = 2e-4              # Adam learning rate of G (and of D unless d_lr is set)
     beta_1: float = 0.5
+    beta_2: float = 0.999
+    d_lr: float | None = None     # the discriminator's own rate (two time-scale update rule)
     seed: int = 0
     precision: str = "auto"       # "auto" (mixed where the hardware has fast 16-bit) | "mixed" | "float32"
     strategy: str = "auto"        # "auto" | "default" | "mirrored" | "multiworker" | "tpu"
     jit_compile: bool = False     # XLA; measured slower than oneDNN on CPU (bench/train.py)
     steps_per_execution: int = 1
     sample_every: int = 1         # epochs between sample grids
+    keep_best: str = "none"       # "fid" | "consistency": keep the generator scoring best on the
+                                  # real validation split (clothgan.selection) | "none"
+    eval_every: int = 5           # epochs between those scorings
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -173,8 +184,16 @@ class TrainConfig:
             raise ValueError(f"precision must be 'auto', 'mixed' or 'float32', got {self.precision!r}")
         if self.strategy not in ("auto", "default", "mirrored", "multiworker", "tpu"):
             raise ValueError(f"unknown strategy {self.strategy!r}")
-        if self.steps_per_execution < 1 or self.sample_every < 1:
-            raise ValueError("steps_per_execution and sample_every must be >= 1")
+        if self.steps_per_execution < 1 or self.sample_every < 1 or self.eval_every < 1:
+            raise ValueError("steps_per_execution, sample_every and eval_every must be >= 1")
+        if self.keep_best not in KEEP_BEST:
+            raise ValueError(f"keep_best must be one of {', '.join(KEEP_BEST)}, got {self.keep_best!r}")
+        if self.lr <= 0 or (self.d_lr is not None and self.d_lr <= 0):
+            raise ValueError("learning rates must be > 0")
+
+    @property
+    def discriminator_lr(self) -> float:
+        return self.lr if self.d_lr is None else self.d_lr
 
     @property
     def real_per_step(self) -> int:
@@ -203,6 +222,17 @@ class TrainConfig:
         return replace(self, **changes)
 
 
+#: Training settings a preset changes from TrainConfig's defaults.
+PRESET_TRAINING: dict[str, dict] = {"seed": {}, "quality": QUALITY_TRAINING}
+
+
+def preset_training(name: str = "seed", **changes) -> TrainConfig:
+    """The named preset's TrainConfig, with optional overrides."""
+    if name not in PRESET_TRAINING:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(GAN_PRESETS)}")
+    return TrainConfig(**{**PRESET_TRAINING[name], **changes})
+
+
 def preset(name: str = "seed", **train_changes) -> tuple[GANConfig, TrainConfig]:
     """(model, training) configs of a named preset; "seed" = the article's design, the project's loop."""
-    return GANConfig.preset_config(name), TrainConfig(**train_changes)
+    return GANConfig.preset_config(name), preset_training(name, **train_changes)

@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import ClothganError
 from .outdir import check_out_dir, commit_dir, staging_dir
-from .runs import GENERATOR_FILE, RunInfo, load_generator
+from .runs import GENERATOR_FILE, RunInfo, generator_dir, load_generator
 
 MANIFEST_FILE = "manifest.csv"
 DATASET_FILE = "dataset.json"
@@ -94,12 +94,15 @@ class Sampler:
         self.precision, self._fn = self._compile(precision)
 
     @classmethod
-    def load(cls, run_dir: str | os.PathLike, precision: str = "auto") -> "Sampler":
-        """The generator of a run directory (see clothgan.runs)."""
+    def load(cls, run_dir: str | os.PathLike, precision: str = "auto",
+             which: str = "best") -> "Sampler":
+        """The generator of a run directory (see clothgan.runs): its kept best one if it has
+        one and `which` is "best", else the last epoch's."""
         run_dir = Path(run_dir)
         if not run_dir.is_dir():
             raise ClothganError(f"{run_dir}: no such run directory; train one with "
                                 "`clothgan train --out DIR` or pass the folder that holds run.json")
+        run_dir = generator_dir(run_dir, which)
         model, info = load_generator(run_dir)
         return cls(model, info, file_sha256(run_dir / GENERATOR_FILE), precision, run_dir)
 
@@ -325,14 +328,15 @@ def noise_batches(labels: list[int], per_class: int, latent_dim: int, seed: int,
 def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathLike, seed: int = 0,
              classes: Sequence[str] | None = None, overwrite: bool = False, batch_size: int = 1024,
              workers: int = 2, precision: str = "auto", progress: bool = True,
-             sampler: Sampler | None = None) -> GenerationResult:
+             sampler: Sampler | None = None, which: str = "best") -> GenerationResult:
     """Write `per_class` generated images of each class as DIR/<class>/<name>.png + manifest.csv.
 
     Deterministic for a seed (and precision): sample i of class c always gets the same noise.
     Atomic: images go to a hidden temporary folder beside DIR that is renamed to DIR only when
     complete, so an interrupted or failed run leaves no partial dataset. `workers` threads encode
     and write PNGs while the next batch is generated (0: in the calling thread). `sampler` reuses
-    an already loaded generator.
+    an already loaded generator. which: "best" uses the run's kept best generator when it has
+    one (RUN_DIR/best/), "last" the last epoch's.
     """
     from tqdm.auto import tqdm
 
@@ -342,7 +346,7 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
         raise ClothganError(f"--seed must be >= 0, got {seed}")
     out_dir = Path(out_dir).expanduser().absolute()
     check_out_dir(out_dir, overwrite)
-    sampler = sampler or Sampler.load(run_dir, precision)
+    sampler = sampler or Sampler.load(run_dir, precision, which)
     labels = sampler.labels_of(classes)
     names = sampler.class_names
     tmp = staging_dir(out_dir)
@@ -425,18 +429,26 @@ def find_run(run: str | os.PathLike | None = None) -> Path | None:
     return default if (default / GENERATOR_FILE).is_file() else None
 
 
+#: The shipped generator notebooks show when the user has not trained one.
+PRETRAINED_FALLBACK = "quality"
+
+
 def results_run(run: str | os.PathLike | None = None, train_if_missing: bool | None = None) -> Path:
-    """The run notebooks 07 and 09 show (see find_run); with none, fast mode trains a tiny one.
+    """The run notebooks 07 and 09 show: find_run's, else the generator shipped with clothgan
+    (clothgan.pretrained "quality"); with neither, fast mode trains a tiny one.
 
     train_if_missing defaults to fast mode: a one-epoch run on a few hundred images, enough to
     execute every cell (its samples are blobs). Full mode asks for notebook 06's run instead.
     """
     from .config import fast_mode
     from .notebook import notebook_run_dir
+    from .pretrained import available, pretrained_dir
 
     found = find_run(run)
     if found is not None:
         return found
+    if PRETRAINED_FALLBACK in available():
+        return pretrained_dir(PRETRAINED_FALLBACK)
     out = notebook_run_dir()
     if not (fast_mode() if train_if_missing is None else train_if_missing):
         raise ClothganError(f"no trained generator found: run notebook 06 (it trains into {out}), "

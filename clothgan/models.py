@@ -118,9 +118,9 @@ def build_generator(cfg: GANConfig, dtype=None, fast_output_conv: bool = True) -
     return keras.Model([noise, label], out, name="generator")
 
 
-def adam(lr: float = 2e-4, beta_1: float = 0.5) -> keras.optimizers.Adam:
+def adam(lr: float = 2e-4, beta_1: float = 0.5, beta_2: float = 0.999) -> keras.optimizers.Adam:
     """The tutorial's optimizer: Adam(2e-4, beta_1=0.5)."""
-    return keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1)
+    return keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2)
 
 
 def compile_classic_discriminator(d: keras.Model, lr: float = 2e-4, beta_1: float = 0.5) -> keras.Model:

@@ -15,6 +15,9 @@ from .errors import ClothganError
 
 RUN_FILE = "run.json"
 GENERATOR_FILE = "generator.keras"
+BEST_DIR = "best"            # RUN_DIR/best/: the kept generator, itself a run directory
+BEST_FILE = "best.json"      # ... with its validation scores
+GENERATORS = ("best", "last")
 
 
 @dataclass(frozen=True)
@@ -51,12 +54,24 @@ def read_run_info(run_dir: str | os.PathLike) -> RunInfo:
     return RunInfo(**d)
 
 
-def load_generator(run_dir: str | os.PathLike):
-    """(generator, RunInfo) of a run directory."""
+def generator_dir(run_dir: str | os.PathLike, which: str = "best") -> Path:
+    """The folder whose generator.keras to use: RUN_DIR/best/ when kept and `which` is "best",
+    else RUN_DIR itself (its generator of the last finished epoch)."""
+    if which not in GENERATORS:
+        raise ClothganError(f"generator must be one of {', '.join(GENERATORS)}, got {which!r}")
+    best = Path(run_dir) / BEST_DIR
+    if which == "best" and (best / GENERATOR_FILE).is_file() and (best / RUN_FILE).is_file():
+        return best
+    return Path(run_dir)
+
+
+def load_generator(run_dir: str | os.PathLike, which: str = "last"):
+    """(generator, RunInfo) of a run directory; which="best" prefers its kept best generator."""
     import keras
 
     from . import models, quality  # noqa: F401  (registers the custom layers saved models use)
 
+    run_dir = generator_dir(run_dir, which)
     info = read_run_info(run_dir)
     path = Path(run_dir) / GENERATOR_FILE
     if not path.is_file():

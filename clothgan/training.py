@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .callbacks import (HISTORY_FILE, NonFiniteGuard, ProgressBar, RunRecorder, SampleGrid,
-                        TensorBoardLogger, write_history_csv)
+from .callbacks import (HISTORY_FILE, CpuBudget, NonFiniteGuard, ProgressBar, RunRecorder,
+                        SampleGrid, TensorBoardLogger, write_history_csv)
 from .checkpoint import CHECKPOINT_FILE, load_checkpoint, read_checkpoint_meta
 from .config import DataConfig, GANConfig, TrainConfig
 from .errors import ClothganError
@@ -196,14 +196,15 @@ def _configs_for_resume(out: Path, data, model, training):
 def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConfig | None = None,
           training: TrainConfig | None = None, *, resume: bool = False,
           epochs: int | None = None, max_images: int | None = None, callbacks=(),
-          progress: bool = True,
+          progress: bool = True, cpu_minutes: float | None = None,
           verbose: bool = True, per_class: int = 8) -> TrainResult:
     """Train (or with resume=True continue) a conditional GAN into the run directory `out`.
 
     data: which images (default DataConfig()); model: architecture (default the seed preset;
     image size, channels and classes follow `data`); training: schedule, precision, strategy
     (default TrainConfig()). epochs: overrides training.epochs (also when resuming, to extend
-    a run). max_images: train on a deterministic subset (notebooks, tests).
+    a run). max_images: train on a deterministic subset (notebooks, tests). cpu_minutes: also
+    stop before an epoch would take the run's CPU time (history's cpu_seconds) past this.
     Resuming restores weights, optimizer state, RNG state and epoch numbering from
     checkpoint.npz and runs to the planned epochs (or `training.epochs` when given).
     Raises TrainingDiverged on NaN/inf losses, keeping the last good checkpoint.
@@ -233,9 +234,10 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
 
     from .gan import ConditionalGAN
     from .models import adam, build_discriminator, build_generator
-    from .preprocess import load_split
+    from .preprocess import load_splits
 
-    arrays = load_split(data, "train")
+    splits = load_splits(data)
+    arrays = splits["train"]
     x, y = subset(arrays.x, arrays.y, max_images, seed=data.split_seed)
     class_names = tuple(arrays.class_names)
     real = training.real_per_step
@@ -254,7 +256,8 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
         g = build_generator(model, policy)
         d = build_discriminator(model, policy)
         gan = ConditionalGAN.from_config_objects(g, d, training, model)
-        d_opt, g_opt = adam(training.lr, training.beta_1), adam(training.lr, training.beta_1)
+        d_opt = adam(training.discriminator_lr, training.beta_1, training.beta_2)
+        g_opt = adam(training.lr, training.beta_1, training.beta_2)
         if policy == "mixed_float16":
             d_opt = keras.optimizers.LossScaleOptimizer(d_opt)
             g_opt = keras.optimizers.LossScaleOptimizer(g_opt)
@@ -271,10 +274,13 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
               "max_images": max_images, "policy": policy, "replicas": replicas,
               "train_images": int(len(x))}
 
+    def run_info(epochs_done: int) -> RunInfo:
+        return RunInfo(class_names=class_names, image_size=model.image_size,
+                       channels=model.channels, latent_dim=model.latent_dim,
+                       preset=model.preset, config=config, epochs_done=epochs_done)
+
     def save_info(epochs_done: int):
-        write_run_info(out, RunInfo(class_names=class_names, image_size=model.image_size,
-                                    channels=model.channels, latent_dim=model.latent_dim,
-                                    preset=model.preset, config=config, epochs_done=epochs_done))
+        write_run_info(out, run_info(epochs_done))
 
     save_info(initial_epoch)
     steps = len(x) // real
@@ -291,10 +297,28 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
 
     exporter = _Exporter(model, gan)
     guard = NonFiniteGuard()
+    keeper = []
+    if training.keep_best != "none":
+        from .selection import BestKeeper, ValidationScorer
+
+        scorer = ValidationScorer(data, model.latent_dim, real=splits, seed=training.seed,
+                                  progress=progress)
+        keeper = [BestKeeper(out, scorer, exporter, lambda e: run_info(e), training.keep_best,
+                             training.eval_every, training.epochs, guard=guard)]
+    budget = []
+    if cpu_minutes is not None:
+        spent = history[-1].get("cpu_seconds", 0.0) if history else 0.0
+        budget = [CpuBudget(cpu_minutes, spent)]
+        if spent >= budget[0].limit:
+            if verbose:
+                print(f"{out}: its {spent / 60:.1f} CPU-minutes already use the {cpu_minutes:g}-minute "
+                      "budget; nothing to train")
+            return result
     bar = ProgressBar(training.epochs, steps, initial_epoch, disable=not progress)
-    cbs = [guard,
+    cbs = [guard, *budget,   # the budget first: the keeper scores the epoch it stops at
            SampleGrid(out, class_names, model.latent_dim, exporter, per_class=per_class,
                       seed=training.seed, every=training.sample_every, guard=guard),
+           *keeper,   # before RunRecorder: its scores go into the history row
            RunRecorder(out, history, exporter, save_info, guard=guard,
                        extra_meta={"planned_epochs": training.epochs}),
            TensorBoardLogger(out, guard=guard), bar, *callbacks]
@@ -310,6 +334,9 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
               f"Continue with: clothgan train --out {out} --resume")
         raise
     result.epochs_done = history[-1]["epoch"] if history else initial_epoch
+    if budget and budget[0].exhausted and verbose:
+        print(f"clothgan train: stopped after epoch {result.epochs_done} of {training.epochs}: "
+              f"the next would pass the {cpu_minutes:g} CPU-minute budget")
     if guard.tripped:
         t = guard.tripped
         losses = ", ".join(f"{k}={v}" for k, v in t["losses"].items())

@@ -6,8 +6,17 @@ import json
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--run", required=True, metavar="RUN_DIR",
+    from ..pretrained import PRETRAINED
+
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", metavar="RUN_DIR",
                         help="run directory written by `clothgan train` (holds run.json, generator.keras)")
+    source.add_argument("--pretrained", choices=tuple(PRETRAINED), metavar="NAME",
+                        help="a generator shipped with clothgan instead of your own run: "
+                             + "; ".join(f"{k}: {v}" for k, v in PRETRAINED.items()))
+    parser.add_argument("--generator", choices=("best", "last"), default="best",
+                        help="best: the run's kept best generator (RUN_DIR/best/, from "
+                             "--keep-best) when it has one, else the last; last: the last epoch's")
     parser.add_argument("--per-class", required=True, type=int, metavar="N",
                         help="images to write for each class")
     parser.add_argument("--out", required=True, metavar="DIR",
@@ -35,8 +44,14 @@ def run(args: argparse.Namespace) -> int:
             raise ClothganError("--classes: give at least one class name, e.g. --classes pants,skirt")
     if args.batch_size < 1:
         raise ClothganError(f"--batch-size must be >= 1, got {args.batch_size}")
-    res = generate(args.run, args.per_class, args.out, seed=args.seed, classes=classes,
-                   overwrite=args.overwrite, batch_size=args.batch_size, precision=args.precision)
+    run_dir = args.run
+    if args.pretrained:
+        from ..pretrained import pretrained_dir
+
+        run_dir = pretrained_dir(args.pretrained)
+    res = generate(run_dir, args.per_class, args.out, seed=args.seed, classes=classes,
+                   overwrite=args.overwrite, batch_size=args.batch_size, precision=args.precision,
+                   which=args.generator)
     summary = {"out": str(res.out_dir), "manifest": str(res.manifest), "images": res.total,
                "per_class": res.counts, "seed": res.seed, "checkpoint_sha256": res.checkpoint_sha256,
                "precision": res.precision, "seconds": round(res.seconds, 3),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import GAN_PRESETS, TrainConfig
+from ..config import GAN_PRESETS, KEEP_BEST, TrainConfig
 
 _DEFAULT = TrainConfig()
 
@@ -12,6 +12,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
     return value
 
 
@@ -35,7 +42,17 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="fused: one generator pass serves both updates (default); article: "
                              "the tutorial's three separate updates per step")
     parser.add_argument("--lr", type=float, default=None,
-                        help=f"Adam learning rate of both networks (default {_DEFAULT.lr})")
+                        help=f"Adam learning rate of the generator, and of the discriminator unless "
+                             f"--d-lr is given (default {_DEFAULT.lr})")
+    parser.add_argument("--d-lr", type=float, default=None,
+                        help="the discriminator's own learning rate (two time-scale update rule)")
+    parser.add_argument("--keep-best", choices=KEEP_BEST, default=None,
+                        help="every --eval-every epochs score the generator on the real validation "
+                             "split and keep the best in RUN_DIR/best/ (default: fid for the quality "
+                             "preset, none for seed); scoring needs the judge classifier, trained "
+                             "once and cached (a few CPU-minutes)")
+    parser.add_argument("--eval-every", type=_positive, default=None,
+                        help=f"epochs between those scorings (default {_DEFAULT.eval_every})")
     parser.add_argument("--dataset", default=None,
                         help="registry name (clothing-full, clothing-small) or a folder / CSV "
                              "(default clothing-full)")
@@ -43,6 +60,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="image side in pixels, a multiple of 4 (default 28)")
     parser.add_argument("--channels", type=int, choices=(1, 3), default=None,
                         help="1 = grayscale (default), 3 = RGB")
+    parser.add_argument("--foreground", action="store_true", default=None,
+                        help="train on garments cut out of their photos onto white (GrabCut, cached "
+                             "per photo; the first run spends a few CPU-minutes extracting)")
     parser.add_argument("--max-images", type=_positive, default=None,
                         help="train on a fixed random subset of this many images (quick trials)")
     parser.add_argument("--seed", type=int, default=None,
@@ -55,6 +75,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                              "auto (default): mixed where the hardware has it")
     parser.add_argument("--jit-compile", action="store_true", default=None,
                         help="compile the train step with XLA (slower than oneDNN on CPU)")
+    parser.add_argument("--cpu-minutes", type=_positive_float, default=None, metavar="M",
+                        help="also stop before an epoch would take the run past M minutes of CPU "
+                             "time (all cores; carried across --resume)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in RUN_DIR from its last checkpoint, with its settings")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -62,12 +85,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 _TRAIN_ARGS = {"batch_size": "batch_size", "fake_per_real": "fake_per_real", "schedule": "schedule",
                "lr": "lr", "seed": "seed", "strategy": "strategy", "precision": "precision",
-               "jit_compile": "jit_compile"}
-_DATA_ARGS = {"dataset": "dataset", "image_size": "image_size", "channels": "channels"}
+               "jit_compile": "jit_compile", "d_lr": "d_lr", "keep_best": "keep_best",
+               "eval_every": "eval_every"}
+_DATA_ARGS = {"dataset": "dataset", "image_size": "image_size", "channels": "channels",
+              "foreground": "foreground"}
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config import DataConfig, GANConfig
+    from ..config import DataConfig, GANConfig, preset_training
     from ..errors import ClothganError
 
     train_changes = {f: getattr(args, a) for a, f in _TRAIN_ARGS.items() if getattr(args, a) is not None}
@@ -83,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         data = DataConfig(**data_changes)
         model = GANConfig.preset_config(args.preset or "seed", image_size=data.image_size,
                                         channels=data.channels)
-        training = TrainConfig(**train_changes)
+        training = preset_training(args.preset or "seed", **train_changes)
     except ValueError as exc:
         raise ClothganError(str(exc)) from exc
 
@@ -97,12 +122,21 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _terminate)
     if args.resume:
-        result = train(args.out, resume=True, epochs=args.epochs, progress=not args.no_progress)
+        result = train(args.out, resume=True, epochs=args.epochs, progress=not args.no_progress,
+                       cpu_minutes=args.cpu_minutes)
     else:
         result = train(args.out, data, model, training, epochs=args.epochs,
-                       max_images=args.max_images, progress=not args.no_progress)
+                       max_images=args.max_images, progress=not args.no_progress,
+                       cpu_minutes=args.cpu_minutes)
     last = result.history[-1] if result.history else {}
     losses = ", ".join(f"{k} {last[k]:.3f}" for k in ("d_loss", "g_loss") if k in last)
     print(f"{result.run_dir}: {result.epochs_done} epochs done ({losses}); samples in "
           f"{result.run_dir / 'samples'}, generator in {result.run_dir / 'generator.keras'}")
+    from ..selection import read_best
+
+    best = read_best(result.run_dir)
+    if best:
+        print(f"best generator (validation {best['metric']}): epoch {best['epoch']}, FID "
+              f"{best['val_fid']:.2f}, class consistency {best['val_consistency']:.3f} -> "
+              f"{result.run_dir / 'best'} (clothgan generate uses it)")
     return 0

@@ -1,0 +1,48 @@
+"""Generators trained by this project's own `clothgan train` and shipped inside the package.
+
+Each one is a run directory (run.json + generator.keras, see clothgan.runs) plus
+`provenance.json`: the exact command, data, commit, CPU time and `clothgan evaluate` metrics.
+`clothgan generate --pretrained NAME` and notebook 07 use them, so results can be seen without
+training first.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import ClothganError
+from ..runs import GENERATOR_FILE, RUN_FILE
+
+PROVENANCE_FILE = "provenance.json"
+
+#: Shipped generators: name -> what it is.
+PRETRAINED: dict[str, str] = {
+    "quality": "quality preset, 28x28 grayscale, all ten classes",
+    "quality-rgb64": "quality preset, 64x64 RGB, all ten classes",
+}
+
+
+def pretrained_dir(name: str) -> Path:
+    """The run directory of a shipped generator."""
+    if name not in PRETRAINED:
+        raise ClothganError(f"no pretrained generator {name!r}; choose one of "
+                            f"{', '.join(PRETRAINED)}")
+    path = Path(__file__).parent / name
+    missing = [f for f in (RUN_FILE, GENERATOR_FILE) if not (path / f).is_file()]
+    if missing:
+        raise ClothganError(f"{path}: pretrained generator {name!r} is not in this installation "
+                            f"(missing {', '.join(missing)}); reinstall clothgan, or train your "
+                            f"own with `clothgan train --out DIR` and pass --run DIR")
+    return path
+
+
+def available() -> list[str]:
+    """Names of the shipped generators present in this installation."""
+    here = Path(__file__).parent
+    return [n for n in PRETRAINED if (here / n / GENERATOR_FILE).is_file()]
+
+
+def provenance(name: str) -> dict:
+    """How a shipped generator was made: command, data, commit, CPU time, metrics."""
+    path = pretrained_dir(name) / PROVENANCE_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}

@@ -1,0 +1,139 @@
+"""Keep the best generator of a run, scored on real held-out images while it trains.
+
+A GAN's samples do not improve monotonically: FID often rises again late in training, so the
+last epoch is not the one to ship. Every few epochs `BestKeeper` asks `ValidationScorer` for the
+sampling generator's FID (in the judge classifier's feature space, as `clothgan evaluate`
+measures it) and class consistency against the real VALIDATION split, and copies the generator
+to RUN_DIR/best/ (a complete run directory) whenever the chosen score improves. The test split
+stays untouched, so `clothgan evaluate` still reports an unbiased number for the kept model.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from .callbacks import NonFiniteGuard
+from .config import DataConfig
+from .generation import to_uint8
+from .metrics import fid
+from .outdir import commit_dir, staging_dir
+from .runs import BEST_DIR, BEST_FILE, GENERATOR_FILE, RunInfo, write_run_info
+
+#: Score keys written into the history, and whether lower is better.
+SCORES = {"fid": ("val_fid", True), "consistency": ("val_consistency", False)}
+
+
+class ValidationScorer:
+    """FID and class consistency of a generator's images against the real validation split.
+
+    One generated image per validation image, with the same class, from fixed noise: the class
+    mix matches and successive scores differ only because the generator changed.
+    """
+
+    def __init__(self, data: DataConfig, latent_dim: int, real=None, seed: int = 0,
+                 progress: bool = True):
+        from .classifier import domain_classifier, feature_model, run_batched
+        from .preprocess import load_splits
+
+        real = real or load_splits(data)
+        val = real["val"]
+        if len(val.x) < 2:
+            raise ValueError(f"{data.dataset}: the validation split has {len(val.x)} images; "
+                             "keep_best needs at least 2 (raise val_fraction or use keep_best='none')")
+        self.judge, self.judge_info = domain_classifier(data, real=real, progress=progress)
+        self.features = feature_model(self.judge)
+        self._run = run_batched
+        raw = run_batched(self.features, val.x).astype(np.float64)
+        # The same scale-free feature space as clothgan.metrics.evaluate.
+        self.scale = float(np.sqrt(np.mean(raw ** 2))) or 1.0
+        self.f_val = raw / self.scale
+        self.labels = val.y.astype(np.int32)
+        self.noise = np.random.default_rng([seed, 0x5E1EC7]).standard_normal(
+            (len(val.y), latent_dim), dtype=np.float32)
+
+    def images(self, generator) -> np.ndarray:
+        """The generator's images for the fixed noise, rounded to 8-bit pixels like saved PNGs."""
+        out = [np.asarray(generator([self.noise[i:i + 512], self.labels[i:i + 512]], training=False))
+               for i in range(0, len(self.labels), 512)]
+        return to_uint8(np.concatenate(out)).astype(np.float32) / 127.5 - 1.0
+
+    def __call__(self, generator) -> dict[str, float]:
+        x = self.images(generator)
+        f = self._run(self.features, x).astype(np.float64) / self.scale
+        pred = self._run(self.judge, x).argmax(1)
+        return {"val_fid": fid(f, self.f_val),
+                "val_consistency": float(np.mean(pred == self.labels))}
+
+
+def read_best(run_dir) -> dict | None:
+    """RUN_DIR/best/best.json ({epoch, metric, val_fid, val_consistency, ...}) or None."""
+    path = Path(run_dir) / BEST_DIR / BEST_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+class BestKeeper(keras.callbacks.Callback):
+    """Every `every` epochs (and at the last planned one) score the sampling generator; keep the best.
+
+    The scores go into the epoch's logs, so the history (and its checkpoint) records them.
+    Must run before the callback that writes the history. `info(epoch)` returns the RunInfo
+    written beside the kept generator.
+    """
+
+    def __init__(self, run_dir, scorer: ValidationScorer, export_generator, info,
+                 metric: str = "fid", every: int = 5, last_epoch: int | None = None,
+                 guard: NonFiniteGuard | None = None):
+        super().__init__()
+        if metric not in SCORES:
+            raise ValueError(f"metric must be one of {', '.join(SCORES)}, got {metric!r}")
+        self.run_dir = Path(run_dir)
+        self.scorer = scorer
+        self.export_generator = export_generator
+        self.info = info
+        self.metric = metric
+        self.key, self.lower_is_better = SCORES[metric]
+        self.every = every
+        self.last_epoch = last_epoch
+        self.guard = guard
+        previous = read_best(self.run_dir)
+        self.best = previous if previous and previous.get("metric") == metric else None
+
+    def improves(self, value: float) -> bool:
+        if self.best is None or not np.isfinite(self.best[self.key]):
+            return bool(np.isfinite(value))
+        old = self.best[self.key]
+        return value < old if self.lower_is_better else value > old
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        last = done == self.last_epoch or self.model.stop_training   # e.g. a CPU budget ran out
+        if (self.guard and self.guard.tripped) or (done % self.every and not last):
+            return
+        generator = self.export_generator(self.model.generator)
+        scores = self.scorer(generator)
+        if logs is not None:
+            logs.update(scores)
+        if self.improves(scores[self.key]):
+            self.best = {"epoch": done, "metric": self.metric, **scores,
+                         "judge": self.scorer.judge_info.key}
+            self.save(generator, done)
+
+    def save(self, generator, epoch: int) -> Path:
+        """Write RUN_DIR/best/ (generator.keras, run.json, best.json) as one folder swap."""
+        target = self.run_dir / BEST_DIR
+        tmp = staging_dir(target)
+        try:
+            generator.save(tmp / GENERATOR_FILE)
+            info: RunInfo = self.info(epoch)
+            write_run_info(tmp, replace(info, epochs_done=epoch))
+            (tmp / BEST_FILE).write_text(json.dumps(self.best, indent=2))
+            commit_dir(tmp, target)
+        except BaseException:
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return target

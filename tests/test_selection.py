@@ -1,0 +1,138 @@
+"""The best-generator keeper, the CPU-time budget and choosing best/last generators."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from conftest import make_tiny_folder  # noqa: E402
+
+from clothgan import selection  # noqa: E402
+from clothgan.callbacks import read_history_csv  # noqa: E402
+from clothgan.cli import main  # noqa: E402
+from clothgan.config import DataConfig, TrainConfig  # noqa: E402
+from clothgan.errors import ClothganError  # noqa: E402
+from clothgan.generation import read_manifest  # noqa: E402
+from clothgan.runs import generator_dir, load_generator, read_run_info  # noqa: E402
+from clothgan.selection import ValidationScorer, read_best  # noqa: E402
+from clothgan.training import train  # noqa: E402
+
+KEEP = TrainConfig(batch_size=16, epochs=3, precision="float32", seed=3, keep_best="fid",
+                   eval_every=1)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory) -> DataConfig:
+    return DataConfig(dataset=str(make_tiny_folder(tmp_path_factory.mktemp("tiny_sel"), 6)))
+
+
+class Scripted:
+    """Replaces ValidationScorer.__call__: returns scripted FIDs and remembers each generator's weights."""
+
+    def __init__(self, fids):
+        self.fids = list(fids)
+        self.weights = []
+
+    def __call__(self, generator):   # patched onto the class as a bound method: no scorer arg
+        self.weights.append([w.copy() for w in generator.get_weights()])
+        return {"val_fid": self.fids.pop(0), "val_consistency": 0.5}
+
+
+def test_keeper_keeps_the_best_scored_epoch_not_the_last(tiny_data, tmp_path, monkeypatch):
+    script = Scripted([5.0, 3.0, 4.0])
+    monkeypatch.setattr(ValidationScorer, "__call__", script.__call__)
+    out = tmp_path / "run"
+    train(out, tiny_data, training=KEEP, progress=False, verbose=False)
+
+    best = read_best(out)
+    assert best["epoch"] == 2 and best["val_fid"] == 3.0 and best["metric"] == "fid"
+    assert generator_dir(out, "best") == out / "best"
+    assert read_run_info(out / "best").epochs_done == 2 and read_run_info(out).epochs_done == 3
+    kept, _ = load_generator(out, "best")
+    last, _ = load_generator(out, "last")
+    for a, b in zip(kept.get_weights(), script.weights[1]):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(last.get_weights(), script.weights[1]))
+    rows = read_history_csv(out / "history.csv")
+    assert [r["val_fid"] for r in rows] == [5.0, 3.0, 4.0]
+
+    # Resuming keeps the earlier best unless a later epoch beats it.
+    script.fids = [6.0]
+    train(out, resume=True, epochs=4, progress=False, verbose=False)
+    assert read_best(out)["epoch"] == 2
+    script.fids = [1.0]
+    train(out, resume=True, epochs=5, progress=False, verbose=False)
+    assert read_best(out)["epoch"] == 5
+
+
+def test_generate_uses_the_kept_generator_unless_told_last(tiny_data, tmp_path, monkeypatch):
+    monkeypatch.setattr(ValidationScorer, "__call__", Scripted([2.0, 9.0, 9.0]).__call__)
+    out = tmp_path / "run"
+    train(out, tiny_data, training=KEEP, progress=False, verbose=False)
+    shas = {}
+    for which in ("best", "last"):
+        dest = tmp_path / which
+        assert main(["generate", "--run", str(out), "--per-class", "2", "--out", str(dest),
+                     "--generator", which]) == 0
+        shas[which] = {r["checkpoint_sha256"] for r in read_manifest(dest)}
+        assert json.loads((dest / "dataset.json").read_text())["run"].endswith(
+            "best" if which == "best" else "run")
+    assert len(shas["best"]) == len(shas["last"]) == 1 and shas["best"] != shas["last"]
+
+
+def test_validation_scorer_is_deterministic_and_uses_the_judge(tiny_data, monkeypatch):
+    from clothgan.models import build_generator
+    from clothgan.config import GANConfig
+
+    scorer = ValidationScorer(tiny_data, 100, progress=False)
+    assert len(scorer.labels) >= 2
+    g = build_generator(GANConfig(), "float32")
+    a, b = scorer(g), scorer(g)
+    assert a == b
+    assert np.isfinite(a["val_fid"]) and a["val_fid"] > 0 and 0.0 <= a["val_consistency"] <= 1.0
+    # A generator that returns the validation photos themselves scores (near) zero FID and the
+    # judge's own accuracy as consistency.
+    val = __import__("clothgan.preprocess", fromlist=["load_split"]).load_split(tiny_data, "val")
+
+    class Replay:
+        def __call__(self, inputs, training=False):
+            return val.x[: len(inputs[1])]
+
+    s = scorer(Replay())
+    judge_acc = float(np.mean(scorer.judge.predict(val.x, verbose=0).argmax(1) == val.y))
+    assert s["val_fid"] < 0.01 * a["val_fid"]
+    assert s["val_consistency"] == pytest.approx(judge_acc)
+
+
+def test_cpu_budget_stops_between_epochs_and_records_cpu_time(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    training = KEEP.replace(keep_best="none", epochs=50)
+    result = train(out, tiny_data, training=training, cpu_minutes=1e-4, progress=False,
+                   verbose=False)
+    assert result.epochs_done == 1
+    rows = read_history_csv(out / "history.csv")
+    assert rows[0]["cpu_seconds"] > 0
+    # Resuming with budget already spent trains nothing more.
+    assert train(out, resume=True, cpu_minutes=1e-4, progress=False, verbose=False).epochs_done == 1
+    result = train(out, resume=True, epochs=3, progress=False, verbose=False)
+    cpu = [r["cpu_seconds"] for r in read_history_csv(out / "history.csv")]
+    assert result.epochs_done == 3 and cpu == sorted(cpu) and len(set(cpu)) == 3
+
+
+def test_bad_settings_are_reported(tiny_data, tmp_path, capsys):
+    with pytest.raises(ValueError, match="keep_best"):
+        TrainConfig(keep_best="loss")
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--out", str(tmp_path / "r"), "--cpu-minutes", "0"])
+    assert exc.value.code == 2
+    assert "must be > 0" in capsys.readouterr().err
+    with pytest.raises(ClothganError, match="generator must be one of"):
+        generator_dir(tmp_path, "newest")
+
+
+def test_keeper_metric_must_be_known():
+    with pytest.raises(ValueError, match="metric"):
+        selection.BestKeeper("x", None, None, None, metric="loss")
