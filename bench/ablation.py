@@ -10,7 +10,8 @@ gets its own CPU-time budget; run two at once on a 2-core machine with `taskset 
 
 Variants: quality (the preset), seed (the article's networks), no-diffaugment, no-ema,
 no-keeper (the last generator instead of the kept best), foreground (garments cut out onto
-white), ttur (D at 4e-4, G at 1e-4, Adam betas 0 / 0.9).
+white), ttur (D at 4e-4, G at 1e-4, Adam betas 0 / 0.9), aux-classifier (D also classifies
+real images; G is pushed to make images D classifies as their label).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ VARIANTS = {
     "no-keeper": ({}, {}, {"keep_best": "none"}),
     "foreground": ({"foreground": True}, {}, {}),
     "ttur": ({}, {}, {"d_lr": 4e-4, "lr": 1e-4, "beta_1": 0.0, "beta_2": 0.9}),
+    "aux-classifier": ({}, {"aux_weight": 1.0}, {}),
 }
 
 

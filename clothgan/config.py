@@ -94,6 +94,8 @@ class GANConfig:
     loss: str = "bce"             # "bce" (D outputs a probability) | "hinge" (D outputs a logit)
     augment: tuple[str, ...] = ()  # DiffAugment policy applied to real and fake images before D
     ema_decay: float = 0.0        # > 0: sample from an exponential moving average of G's weights
+    aux_weight: float = 0.0       # > 0: D also classifies (trained on real images), G is pushed
+                                  # to make images D classifies as their label (quality only)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "augment", tuple(self.augment))
@@ -117,6 +119,9 @@ class GANConfig:
         if unknown:
             raise ValueError(f"unknown augment policy {sorted(unknown)}; choose from "
                              f"{', '.join(AUGMENT_POLICIES)}")
+        if self.aux_weight < 0 or (self.aux_weight > 0 and self.preset != "quality"):
+            raise ValueError(f"aux_weight must be >= 0, and > 0 only with the quality preset; "
+                             f"got {self.aux_weight} with {self.preset!r}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 

@@ -38,7 +38,8 @@ class ConditionalGAN(keras.Model):
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *,
                  num_classes: int | None = None, fake_per_real: int = 2,
                  schedule: str = "fused", seed: int = 0, loss: str = "bce",
-                 augment: tuple[str, ...] = (), ema_decay: float = 0.0, **kwargs):
+                 augment: tuple[str, ...] = (), ema_decay: float = 0.0, aux_weight: float = 0.0,
+                 **kwargs):
         kwargs.setdefault("name", "conditional_gan")
         super().__init__(**kwargs)
         if schedule not in ("fused", "article"):
@@ -57,6 +58,7 @@ class ConditionalGAN(keras.Model):
         self.noise_seed = keras.random.SeedGenerator(seed, name="noise_seed")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
         self.ema_decay = float(ema_decay)
+        self.aux_weight = float(aux_weight)
         # One copy of each generator variable (trainable or not, in get_weights() order).
         self.ema_weights, self.ema_steps = [], None
         if self.ema_decay > 0:
@@ -75,7 +77,8 @@ class ConditionalGAN(keras.Model):
         extra = {}
         if model_cfg is not None:
             extra = dict(num_classes=model_cfg.num_classes, loss=model_cfg.loss,
-                         augment=model_cfg.augment, ema_decay=model_cfg.ema_decay)
+                         augment=model_cfg.augment, ema_decay=model_cfg.ema_decay,
+                         aux_weight=model_cfg.aux_weight)
         return cls(generator, discriminator, fake_per_real=train_cfg.fake_per_real,
                    schedule=train_cfg.schedule, seed=train_cfg.seed, **extra)
 
@@ -127,6 +130,20 @@ class ConditionalGAN(keras.Model):
         if self.loss_kind == "hinge":
             return self._hinge(-p)
         return self.loss_fn(ops.ones_like(p), p)
+
+    def _split(self, p):
+        """(realness, class logits or None) of a discriminator output."""
+        if self.aux_weight > 0:
+            return p[:, :1], p[:, 1:]
+        return p, None
+
+    def _aux(self, class_logits, labels):
+        """aux_weight x cross-entropy of D's class logits (0 without the auxiliary classifier)."""
+        if class_logits is None:
+            return 0.0
+        ce = keras.losses.sparse_categorical_crossentropy(labels, ops.cast(class_logits, "float32"),
+                                                          from_logits=True)
+        return self.aux_weight * self._hinge(ce)   # _hinge: mean / replicas
 
     def _hinge(self, values):
         # Divided by the replica count like keras.losses (per-replica gradients are summed).
@@ -190,8 +207,10 @@ class ConditionalGAN(keras.Model):
         """One update of D alone on a batch that is all real (target 1) or all fake (target 0)."""
         d = self.discriminator
         with tf.GradientTape() as tape:
-            p = d([self.augment_images(images), labels], training=True)
+            p, classes = self._split(d([self.augment_images(images), labels], training=True))
             loss = self._loss(target, p)
+            if target == 1.0:   # the classifier learns from real images only
+                loss = loss + self._aux(classes, labels)
         self._apply(self.d_optimizer, tape, loss, d.trainable_variables)
         return loss, p
 
@@ -201,8 +220,8 @@ class ConditionalGAN(keras.Model):
         noise, labels = self.sample_latent(n)
         with tf.GradientTape() as tape:
             fake = self.augment_images(g([noise, labels], training=True))
-            p = d([fake, labels], training=True)
-            loss = self._g_loss(p)
+            p, classes = self._split(d([fake, labels], training=True))
+            loss = self._g_loss(p) + self._aux(classes, labels)
         self._apply(self.g_optimizer, tape, loss, g.trainable_variables)
         self.update_ema()
         return loss, p
@@ -233,10 +252,14 @@ class ConditionalGAN(keras.Model):
             fake = g([noise, fake_labels], training=True)
             # One discriminator pass over reals and fakes together serves both losses.
             images = self.augment_images(ops.concatenate([ops.cast(real, fake.dtype), fake], axis=0))
-            p = d([images, ops.concatenate([labels, fake_labels], axis=0)], training=True)
+            p, classes = self._split(d([images, ops.concatenate([labels, fake_labels], axis=0)],
+                                       training=True))
             p_real, p_fake = p[:r], p[r:]
             d_loss = 0.5 * (self._loss(1.0, p_real) + self._loss(0.0, p_fake))
             g_loss = self._g_loss(p_fake)
+            if classes is not None:   # D's classifier learns from reals; G wants its label read
+                d_loss = d_loss + self._aux(classes[:r], labels)
+                g_loss = g_loss + self._aux(classes[r:], fake_labels)
         self._apply(self.d_optimizer, d_tape, d_loss, d.trainable_variables)
         self._apply(self.g_optimizer, g_tape, g_loss, g.trainable_variables)
         self.update_ema()

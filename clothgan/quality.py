@@ -104,7 +104,8 @@ def build_quality_generator(cfg, dtype=None) -> keras.Model:
 
 
 def build_quality_discriminator(cfg, dtype=None) -> keras.Model:
-    """Image + class -> realness logit (unbounded): SN conv blocks, sum pooling, projection."""
+    """Image + class -> realness logit (unbounded): SN conv blocks, average pooling, projection;
+    with cfg.aux_weight > 0, followed by class logits (output shape (N, 1 + num_classes))."""
     _, k = _levels(cfg.image_size)
     image = keras.Input((cfg.image_size, cfg.image_size, cfg.channels), name="image")
     label = keras.Input((), dtype="int32", name="label")
@@ -121,4 +122,9 @@ def build_quality_discriminator(cfg, dtype=None) -> keras.Model:
     unconditional = _sn(layers.Dense(1, name="score", dtype="float32"))(h)
     projection = ProjectionHead(cfg.num_classes, name="projection", dtype="float32")([h, label])
     out = layers.Add(name="logit", dtype="float32")([unconditional, projection])
+    if cfg.aux_weight > 0:
+        # Column 0: the realness logit; columns 1..C: class logits (clothgan.gan splits them).
+        # Not spectrally normalised: a unit-norm head could not output confident class logits.
+        classes = layers.Dense(cfg.num_classes, name="classes", dtype="float32")(h)
+        out = layers.Concatenate(name="logit_and_classes", dtype="float32")([out, classes])
     return keras.Model([image, label], out, name="discriminator")

@@ -1,0 +1,104 @@
+"""Maintainers: ship a finished run's generator as clothgan/pretrained/NAME, with its provenance.
+
+    python -m clothgan.pretrained.package RUN_DIR NAME --command "clothgan train ..." \\
+        [--metrics EVAL.json] [--cpu-seconds-total S]
+
+Copies the run's kept best generator (or its last one) and run.json, and writes
+provenance.json: the training command, the data (config, registry URL, image count), the git
+commit of the code that trained it, the training CPU time, the kept epoch and its validation
+scores, and the `clothgan evaluate --json` metrics when given.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import ClothganError
+from ..runs import GENERATOR_FILE, RUN_FILE, generator_dir, read_run_info
+from . import PRETRAINED, PROVENANCE_FILE
+
+MAX_BYTES = 10 * 1024 * 1024
+METRIC_KEYS = ("fid", "fid_reference", "kid", "kid_reference", "class_consistency", "real_accuracy",
+               "cas_accuracy", "real_trained_accuracy", "augmented_accuracy", "real_full_accuracy",
+               "per_class_consistency", "n_images", "n_fid")
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def provenance_record(run_dir: Path, name: str, command: str, metrics: dict | None = None,
+                      cpu_seconds_total: float | None = None) -> dict:
+    """What provenance.json holds for a run (see the module docstring)."""
+    import keras
+    import tensorflow as tf
+
+    from .. import __version__
+    from ..callbacks import read_history_csv
+    from ..datasets import REGISTRY
+    from ..selection import read_best
+
+    info = read_run_info(run_dir)
+    data = info.config.get("data", {})
+    source = REGISTRY.get(data.get("dataset"))
+    history = read_history_csv(run_dir / "history.csv")
+    return {
+        "name": name, "description": PRETRAINED.get(name, ""), "command": command,
+        "commit": _git("rev-parse", "HEAD"), "commit_dirty": bool(_git("status", "--porcelain")),
+        "data": {"config": data, "train_images": info.config.get("train_images"),
+                 "url": source.url if source else None},
+        "training": {"preset": info.preset, "epochs_done": info.epochs_done,
+                     "cpu_seconds": history[-1].get("cpu_seconds") if history else None,
+                     "process_cpu_seconds": cpu_seconds_total, "config": info.config},
+        "kept": read_best(run_dir),
+        "metrics": {k: metrics[k] for k in METRIC_KEYS if metrics and k in metrics} or None,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": {"clothgan": __version__, "tensorflow": tf.__version__,
+                     "keras": keras.__version__, "python": platform.python_version()},
+    }
+
+
+def package(run_dir, name: str, command: str, metrics: dict | None = None,
+            cpu_seconds_total: float | None = None, dest_root: Path | None = None) -> Path:
+    """Copy RUN_DIR's kept generator into DEST_ROOT/NAME (default: this package) with provenance."""
+    run_dir = Path(run_dir)
+    src = generator_dir(run_dir, "best")
+    size = (src / GENERATOR_FILE).stat().st_size
+    if size > MAX_BYTES:
+        raise ClothganError(f"{src / GENERATOR_FILE}: {size / 2**20:.1f} MiB is over the 10 MiB "
+                            "limit for shipped generators; use fewer filters")
+    dest = (dest_root or Path(__file__).parent) / name
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src / GENERATOR_FILE, dest / GENERATOR_FILE)
+    shutil.copyfile(src / RUN_FILE, dest / RUN_FILE)
+    record = provenance_record(run_dir, name, command, metrics, cpu_seconds_total)
+    (dest / PROVENANCE_FILE).write_text(json.dumps(record, indent=2, default=str) + "\n")
+    return dest
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run_dir")
+    ap.add_argument("name", choices=tuple(PRETRAINED))
+    ap.add_argument("--command", required=True, help="the clothgan train command that made the run")
+    ap.add_argument("--metrics", help="clothgan evaluate --json output for the kept generator")
+    ap.add_argument("--cpu-seconds-total", type=float,
+                    help="CPU seconds of the whole training process (e.g. from /usr/bin/time)")
+    args = ap.parse_args(argv)
+    metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else None
+    dest = package(args.run_dir, args.name, args.command, metrics, args.cpu_seconds_total)
+    print(f"{dest}: {', '.join(sorted(p.name for p in dest.iterdir()))}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,86 @@
+"""Generators shipped in clothgan/pretrained: present, small, documented, and usable from the CLI."""
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from conftest import make_tiny_folder  # noqa: E402
+
+from clothgan.cli import main  # noqa: E402
+from clothgan.config import DataConfig, TrainConfig  # noqa: E402
+from clothgan.errors import ClothganError  # noqa: E402
+from clothgan.generation import read_manifest, results_run  # noqa: E402
+from clothgan.metrics import load_image_folder  # noqa: E402
+from clothgan.pretrained import PRETRAINED, PROVENANCE_FILE, available, pretrained_dir, provenance  # noqa: E402
+from clothgan.pretrained.package import MAX_BYTES, package  # noqa: E402
+from clothgan.runs import load_generator  # noqa: E402
+from clothgan.training import train  # noqa: E402
+
+SHAPES = {"quality": (28, 1), "quality-rgb64": (64, 3)}
+
+
+def test_every_configuration_ships_a_generator():
+    assert sorted(available()) == sorted(PRETRAINED)
+
+
+@pytest.mark.parametrize("name", sorted(PRETRAINED))
+def test_shipped_generator_is_small_documented_and_draws_its_shape(name):
+    path = pretrained_dir(name)
+    assert (path / "generator.keras").stat().st_size <= MAX_BYTES
+    prov = provenance(name)
+    assert prov["command"].startswith("clothgan train ")
+    assert re.fullmatch(r"[0-9a-f]{40}", prov["commit"])
+    assert prov["data"]["url"].startswith("https://") and prov["data"]["train_images"] > 1000
+    assert prov["training"]["cpu_seconds"] <= 60 * 60
+    m = prov["metrics"]
+    assert 0 < m["class_consistency"] <= 1 and 0 < m["cas_accuracy"] <= 1 and m["fid"] > 0
+    g, info = load_generator(path)
+    size, channels = SHAPES[name]
+    assert (info.image_size, info.channels, info.preset) == (size, channels, "quality")
+    x = np.asarray(g([np.random.default_rng(0).standard_normal((4, 100)).astype("float32"),
+                      np.arange(4, dtype="int32")], training=False))
+    assert x.shape == (4, size, size, channels) and -1.0 <= x.min() < x.max() <= 1.0
+
+
+def test_generate_pretrained_writes_a_dataset(tmp_path):
+    out = tmp_path / "syn"
+    assert main(["generate", "--pretrained", "quality", "--per-class", "3", "--out", str(out)]) == 0
+    rows = read_manifest(out)
+    assert len(rows) == 30 and {r["class"] for r in rows} == set(load_image_folder(out).class_names)
+    assert json.loads((out / "dataset.json").read_text())["run"] == str(pretrained_dir("quality"))
+
+
+def test_notebooks_fall_back_to_the_shipped_generator(monkeypatch, tmp_path):
+    monkeypatch.delenv("CLOTHGAN_RUN", raising=False)
+    assert results_run(train_if_missing=False) == pretrained_dir("quality")
+
+
+def test_unknown_or_missing_pretrained_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    with pytest.raises(ClothganError, match="choose one of"):
+        pretrained_dir("best-ever")
+    with pytest.raises(SystemExit):
+        main(["generate", "--pretrained", "best-ever", "--per-class", "1", "--out", str(tmp_path)])
+    assert "invalid choice" in capsys.readouterr().err
+    import clothgan.pretrained as pt
+
+    monkeypatch.setattr(pt, "__file__", str(tmp_path / "__init__.py"))
+    with pytest.raises(ClothganError, match="not in this installation"):
+        pt.pretrained_dir("quality")
+
+
+def test_package_copies_the_kept_generator_with_provenance(tmp_path):
+    data = DataConfig(dataset=str(make_tiny_folder(tmp_path / "tiny", 6)))
+    run = tmp_path / "run"
+    train(run, data, training=TrainConfig(batch_size=16, epochs=1, precision="float32"),
+          progress=False, verbose=False)
+    dest = package(run, "quality", "clothgan train --out run --epochs 1", {"fid": 3.0, "junk": 1},
+                   dest_root=tmp_path / "shipped")
+    assert sorted(p.name for p in dest.iterdir()) == ["generator.keras", PROVENANCE_FILE, "run.json"]
+    prov = json.loads((dest / PROVENANCE_FILE).read_text())
+    assert prov["metrics"] == {"fid": 3.0} and prov["training"]["epochs_done"] == 1
+    assert prov["training"]["cpu_seconds"] > 0 and prov["kept"] is None
