@@ -66,6 +66,8 @@ class DataConfig:
 #: Model presets: "seed" is the classic Keras CGAN tutorial's design, layer by layer;
 #: "quality" uses techniques established for small datasets (clothgan.quality, README).
 GAN_PRESETS = ("seed", "quality")
+#: The preset `clothgan train` and notebook 06 use unless told otherwise.
+DEFAULT_PRESET = "seed"
 
 #: DiffAugment transforms (clothgan.augment.POLICIES, kept here so configs need no TensorFlow).
 AUGMENT_POLICIES = ("color", "translation", "cutout")

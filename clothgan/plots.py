@@ -221,7 +221,7 @@ def training_history(history: Sequence[Mapping[str, float]], fig=None, title: st
         ax1.plot(epochs, [h[key] for h in history], marker=".", label=label)
     ax1.axhline(np.log(2), color="grey", ls=":", lw=1, label="ln 2")
     ax1.set_xlabel("epoch")
-    ax1.set_ylabel("binary cross-entropy")
+    ax1.set_ylabel("loss (cross-entropy or hinge)")
     ax1.set_title("Losses")
     ax1.legend(fontsize=8)
     for key, label in (("d_real_acc", "real judged real"), ("d_fake_acc", "generated judged fake")):
@@ -231,6 +231,41 @@ def training_history(history: Sequence[Mapping[str, float]], fig=None, title: st
     ax2.set_xlabel("epoch")
     ax2.set_title("Discriminator accuracy")
     ax2.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def validation_curves(histories: Mapping[str, Sequence[Mapping[str, float]]], x: str = "epoch",
+                      fig=None, title: str | None = None):
+    """Validation FID (left, lower is better) and class consistency (right) of one or more runs,
+    from the history rows that have them (`keep_best` runs); x is "epoch" or "cpu_minutes".
+    A star marks each run's best FID."""
+    fig = _fig(fig, (10, 3.6))
+    ax1, ax2 = fig.subplots(1, 2)
+    shown = 0
+    for name, history in histories.items():
+        rows = [h for h in history if "val_fid" in h]
+        if not rows:
+            continue
+        shown += 1
+        xs = [h["epoch"] if x == "epoch" else h.get("cpu_seconds", float("nan")) / 60 for h in rows]
+        fids = [h["val_fid"] for h in rows]
+        line, = ax1.plot(xs, fids, marker=".", label=name)
+        k = int(np.argmin(fids))
+        ax1.plot(xs[k], fids[k], marker="*", ms=14, color=line.get_color())
+        ax2.plot(xs, [h["val_consistency"] for h in rows], marker=".", label=name)
+    xlabel = "epoch" if x == "epoch" else "CPU-minutes"
+    ax1.set(xlabel=xlabel, ylabel="FID vs real validation photos", title="Validation FID")
+    ax2.set(xlabel=xlabel, ylabel="judged as its own class", title="Class consistency",
+            ylim=(-0.02, 1.02))
+    if shown:
+        ax1.legend(fontsize=8)
+        ax2.legend(fontsize=8)
+    else:
+        for ax in (ax1, ax2):
+            ax.text(0.5, 0.5, "no validation scores\n(train with keep_best='fid')",
+                    ha="center", va="center", transform=ax.transAxes, color="grey")
     if title:
         fig.suptitle(title)
     return fig

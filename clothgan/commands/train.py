@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import GAN_PRESETS, KEEP_BEST, TrainConfig
+from ..config import DEFAULT_PRESET, GAN_PRESETS, KEEP_BEST, TrainConfig
 
 _DEFAULT = TrainConfig()
 
@@ -26,9 +26,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="RUN_DIR",
                         help="run directory: checkpoint, samples, history, generator.keras, run.json")
     parser.add_argument("--preset", choices=GAN_PRESETS, default=None,
-                        help="architecture preset: seed (default), the classic Keras CGAN design; "
-                             "quality, spectral-norm projection discriminator, class-conditional "
-                             "batch norm generator, hinge loss, DiffAugment, EMA sampling")
+                        help=f"architecture preset (default {DEFAULT_PRESET}): seed, the classic "
+                             "Keras CGAN design; quality, spectral-norm projection discriminator, "
+                             "class-conditional batch norm generator, hinge loss, DiffAugment, "
+                             "EMA sampling, best-generator keeper")
     parser.add_argument("--epochs", type=_positive, default=None,
                         help=f"epochs to train in total (default {_DEFAULT.epochs}); with --resume, "
                              "a larger number extends the run")
@@ -106,9 +107,9 @@ def run(args: argparse.Namespace) -> int:
                                 "(only --epochs may change)")
     try:
         data = DataConfig(**data_changes)
-        model = GANConfig.preset_config(args.preset or "seed", image_size=data.image_size,
+        model = GANConfig.preset_config(args.preset or DEFAULT_PRESET, image_size=data.image_size,
                                         channels=data.channels)
-        training = preset_training(args.preset or "seed", **train_changes)
+        training = preset_training(args.preset or DEFAULT_PRESET, **train_changes)
     except ValueError as exc:
         raise ClothganError(str(exc)) from exc
 

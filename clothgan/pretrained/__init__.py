@@ -46,3 +46,22 @@ def provenance(name: str) -> dict:
     """How a shipped generator was made: command, data, commit, CPU time, metrics."""
     path = pretrained_dir(name) / PROVENANCE_FILE
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def describe(run_dir) -> str | None:
+    """One line on a shipped generator's origin and measured quality; None for a user's own run."""
+    path = Path(run_dir) / PROVENANCE_FILE
+    if not path.is_file():
+        return None
+    p = json.loads(path.read_text())
+    m, t = p.get("metrics") or {}, p.get("training") or {}
+    line = (f"shipped generator {p.get('name')!r}: `{p.get('command')}` at commit "
+            f"{str(p.get('commit'))[:10]}, {t.get('epochs_done')} epochs")
+    if t.get("cpu_seconds"):
+        line += f" in {t['cpu_seconds'] / 60:.0f} CPU-minutes"
+    if m:
+        line += (f"; FID {m['fid']:.1f} (real {m['fid_reference']:.2f}), class consistency "
+                 f"{m['class_consistency']:.2f} (judge on real {m['real_accuracy']:.2f}), "
+                 f"train-on-synthetic {m['cas_accuracy']:.2f} (on real "
+                 f"{m['real_trained_accuracy']:.2f})")
+    return line
