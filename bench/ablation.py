@@ -7,6 +7,7 @@ variant trained on). Prints one JSON object. Variants run in separate processes 
 gets its own CPU-time budget; run two at once on a 2-core machine with `taskset -c 0` / `-c 1`.
 
     python bench/ablation.py VARIANT --cpu-minutes 8 --out runs/ablation
+    python bench/ablation.py quality --from-run runs/ablation/quality   # EMA vs raw sampling
 
 Variants: quality (the preset), seed (the article's networks), no-diffaugment, no-ema,
 no-keeper (the last generator instead of the kept best), foreground (garments cut out onto
@@ -48,13 +49,45 @@ def configs(variant: str):
     return DataConfig(**data_changes), model.replace(**model_changes), training
 
 
+def export_raw_generator(run_dir: Path, dest: Path) -> Path:
+    """RUN_DIR's last checkpoint sampled with the raw generator weights, not their EMA, as a run
+    directory: the same training, only the sampling weights differ."""
+    from clothgan.checkpoint import load_checkpoint
+    from clothgan.config import GANConfig, TrainConfig
+    from clothgan.gan import ConditionalGAN
+    from clothgan.models import adam, build_discriminator, build_generator
+    from clothgan.runs import GENERATOR_FILE, read_run_info, write_run_info
+
+    info = read_run_info(run_dir)
+    cfg = GANConfig.from_dict(info.config["model"])
+    tr = TrainConfig.from_dict(info.config["training"])
+    policy = info.config["policy"]
+    gan = ConditionalGAN.from_config_objects(build_generator(cfg, policy),
+                                             build_discriminator(cfg, policy), tr, cfg)
+    gan.compile(adam(tr.discriminator_lr, tr.beta_1, tr.beta_2), adam(tr.lr, tr.beta_1, tr.beta_2))
+    meta = load_checkpoint(run_dir / "checkpoint.npz", gan)
+    raw = build_generator(cfg, "float32", fast_output_conv=False)
+    raw.set_weights(gan.generator.get_weights())
+    dest.mkdir(parents=True, exist_ok=True)
+    raw.save(dest / GENERATOR_FILE)
+    from dataclasses import replace
+
+    write_run_info(dest, replace(info, epochs_done=int(meta["epoch"])))
+    return dest
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("variant", choices=tuple(VARIANTS))
     ap.add_argument("--cpu-minutes", type=float, default=8.0)
     ap.add_argument("--out", default="runs/ablation")
     ap.add_argument("--per-class", type=int, default=100)
+    ap.add_argument("--from-run", metavar="RUN_DIR",
+                    help="no training: evaluate RUN_DIR's last epoch sampled with EMA weights and "
+                         "with raw weights (variant: the EMA ablation on one shared training)")
     args = ap.parse_args()
+    if args.from_run:
+        return sampling_weights(Path(args.from_run), args.per_class)
 
     from clothgan import generate
     from clothgan.config import DataConfig
@@ -86,6 +119,23 @@ def main() -> None:
         "judge_accuracy": ev.real_accuracy, "cas": ev.cas_accuracy,
         "train_on_real": ev.real_trained_accuracy, "kid": ev.kid,
     }))
+
+
+def sampling_weights(run_dir: Path, per_class: int) -> None:
+    """Print one JSON row each for RUN_DIR's last epoch sampled with EMA and with raw weights."""
+    from clothgan import generate
+    from clothgan.config import DataConfig
+    from clothgan.metrics import EvalConfig, evaluate
+
+    raw = export_raw_generator(run_dir, run_dir.with_name(run_dir.name + "-raw"))
+    for name, source, which in (("ema", run_dir, "last"), ("raw", raw, "last")):
+        images = generate(source, per_class, run_dir.with_name(f"{run_dir.name}-{name}-images"),
+                          overwrite=True, progress=False, which=which)
+        ev = evaluate(images.out_dir, EvalConfig(data=DataConfig(), augmentation=False,
+                                                 memorisation=False), progress=False)
+        print(json.dumps({"run": str(run_dir), "sampling": name, "fid": ev.fid,
+                          "class_consistency": ev.class_consistency, "cas": ev.cas_accuracy,
+                          "kid": ev.kid}))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 
 #: The article's ten classes, in label-index order.
 CLASSES: tuple[str, ...] = (

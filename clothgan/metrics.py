@@ -348,7 +348,7 @@ class EvaluationResult:
         if self.memorisation is not None:
             m = self.memorisation
             rows.append(Comparison(f"near-copies of training images ({m.space})", m.share_synthetic,
-                                   m.share_real, f"real held-out images under the same threshold",
+                                   m.share_real, "real held-out images under the same threshold",
                                    "lower", f"share closer than {m.threshold:.3f} (RMS) to a training image"))
         if self.inception_fid is not None:
             rows.append(Comparison("FID (Inception-v3)", self.inception_fid,

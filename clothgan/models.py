@@ -7,6 +7,7 @@ labels (N,) int32]) -> images (N, H, W, C) in [-1, 1]; discriminator([images, la
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 from .config import GANConfig
@@ -171,10 +172,8 @@ def forward_flops(model: keras.Model) -> int:
     return int(total)
 
 
-def label_planes(model: keras.Model, labels) -> "np.ndarray":
+def label_planes(model: keras.Model, labels) -> np.ndarray:
     """What the network makes of each label: the `label_plane` map (N, h, w, 1) it concatenates."""
-    import numpy as np
-
     sub = keras.Model(model.get_layer("label_embedding").input,
                       model.get_layer("label_plane").output)
     return np.asarray(sub(np.asarray(labels, np.int32)), np.float32)

@@ -69,7 +69,7 @@ def load_generator(run_dir: str | os.PathLike, which: str = "last"):
     """(generator, RunInfo) of a run directory; which="best" prefers its kept best generator."""
     import keras
 
-    from . import models, quality  # noqa: F401  (registers the custom layers saved models use)
+    from . import models, quality  # noqa: F401 (registers the custom layers saved models use)
 
     run_dir = generator_dir(run_dir, which)
     info = read_run_info(run_dir)

@@ -23,10 +23,9 @@ def test_translation_moves_content_and_fills_white():
 def test_translation_is_a_pure_shift():
     x = tf.reshape(tf.range(16 * 16, dtype=tf.float32), (1, 16, 16, 1))
     out = translation(tf.repeat(x, 32, 0), SEED, fill=-999.0).numpy()[..., 0]
-    src = x.numpy()[0, ..., 0]
     for o in out:
         keep = o != -999.0
-        # every kept pixel equals the source at a constant offset
+        # x holds each pixel's own index: every kept pixel comes from the same offset
         (ys, xs) = np.nonzero(keep)
         vals = o[keep].astype(int)
         sy, sx = vals // 16 - ys, vals % 16 - xs

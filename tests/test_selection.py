@@ -58,6 +58,12 @@ def test_keeper_keeps_the_best_scored_epoch_not_the_last(tiny_data, tmp_path, mo
     assert any(not np.array_equal(a, b) for a, b in zip(last.get_weights(), script.weights[1]))
     rows = read_history_csv(out / "history.csv")
     assert [r["val_fid"] for r in rows] == [5.0, 3.0, 4.0]
+    from clothgan import plots
+
+    fig = plots.validation_curves({"run": rows, "no scores": [{"epoch": 1}]}, x="cpu_minutes")
+    fid_ax = fig.axes[0]
+    assert list(fid_ax.lines[0].get_ydata()) == [5.0, 3.0, 4.0]
+    assert fid_ax.lines[1].get_ydata()[0] == 3.0            # the star on the best score
 
     # Resuming keeps the earlier best unless a later epoch beats it.
     script.fids = [6.0]

@@ -1,10 +1,8 @@
 """train(): the run directory contract, exact resume, NaN stop, atomic checkpoints, the CLI."""
 from __future__ import annotations
 
-import csv
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
