@@ -227,3 +227,37 @@ def test_quality_generator_loads_in_a_fresh_process(cli_run):
     out = subprocess.run([sys.executable, "-c", code, str(cli_run)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[0] == "quality" and "(28, 28, 1)" in out.stdout
+
+
+def test_quality_trains_under_mirrored_strategy_on_two_logical_cpus(tiny_data, tmp_path):
+    """Spectral norm, EMA and the class head all update inside a 2-replica MirroredStrategy."""
+    import os
+    import subprocess
+    import sys
+
+    script = f"""
+import json
+import numpy as np, tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from clothgan.training import train
+from clothgan.config import DataConfig, GANConfig, TrainConfig
+from clothgan.runs import load_generator
+model = GANConfig.preset_config("quality", g_filters=16, d_filters=16, aux_weight=1.0)
+cfg = TrainConfig(batch_size=16, epochs=2, precision="float32", seed=7, strategy="mirrored")
+r = train({str(tmp_path / "m")!r}, DataConfig(dataset={tiny_data.dataset!r}), model, cfg,
+          progress=False, verbose=False)
+g, _ = load_generator({str(tmp_path / "m")!r})
+x = np.asarray(g([np.zeros((2, 100), "float32"), np.array([0, 1], "int32")]))
+print("RESULT" + json.dumps({{"replicas": r.replicas, "ema_steps": int(r.gan.ema_steps.numpy()),
+      "d_steps": int(r.gan.d_optimizer.iterations.numpy()),
+      "finite": bool(np.isfinite([h["d_loss"] for h in r.history]).all() and np.isfinite(x).all())}}))
+"""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=300)
+    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT")]
+    assert proc.returncode == 0 and line, proc.stderr[-3000:]
+    res = json.loads(line[0][len("RESULT"):])
+    assert res["replicas"] == 2 and res["finite"]
+    assert res["ema_steps"] == res["d_steps"] > 0      # one EMA update per step, not per replica
