@@ -18,6 +18,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from .config import DEFAULT_PRESET
 from .errors import ClothganError
 from .outdir import check_out_dir, commit_dir, staging_dir
 from .runs import GENERATOR_FILE, RunInfo, generator_dir, load_generator
@@ -429,13 +430,13 @@ def find_run(run: str | os.PathLike | None = None) -> Path | None:
     return default if (default / GENERATOR_FILE).is_file() else None
 
 
-#: The shipped generator notebooks show when the user has not trained one.
-PRETRAINED_FALLBACK = "quality"
+#: The shipped generator notebooks show when the user has not trained one: the default preset's.
+PRETRAINED_FALLBACK = DEFAULT_PRESET
 
 
 def results_run(run: str | os.PathLike | None = None, train_if_missing: bool | None = None) -> Path:
     """The run notebooks 07 and 09 show: find_run's, else the generator shipped with clothgan
-    (clothgan.pretrained "quality"); with neither, fast mode trains a tiny one.
+    for the default preset (clothgan.pretrained); with neither, fast mode trains a tiny one.
 
     train_if_missing defaults to fast mode: a one-epoch run on a few hundred images, enough to
     execute every cell (its samples are blobs). Full mode asks for notebook 06's run instead.

@@ -12,7 +12,7 @@ keras = pytest.importorskip("keras")
 from conftest import make_tiny_folder  # noqa: E402
 
 from clothgan.cli import main  # noqa: E402
-from clothgan.config import DataConfig, TrainConfig  # noqa: E402
+from clothgan.config import DEFAULT_PRESET, DataConfig, TrainConfig  # noqa: E402
 from clothgan.errors import ClothganError  # noqa: E402
 from clothgan.generation import read_manifest, results_run  # noqa: E402
 from clothgan.metrics import load_image_folder  # noqa: E402
@@ -21,7 +21,7 @@ from clothgan.pretrained.package import MAX_BYTES, package  # noqa: E402
 from clothgan.runs import load_generator  # noqa: E402
 from clothgan.training import train  # noqa: E402
 
-SHAPES = {"quality": (28, 1), "quality-rgb64": (64, 3)}
+SHAPES = {"seed": (28, 1), "quality": (28, 1), "quality-rgb64": (64, 3)}
 
 
 def test_every_configuration_ships_a_generator():
@@ -41,7 +41,7 @@ def test_shipped_generator_is_small_documented_and_draws_its_shape(name):
     assert 0 < m["class_consistency"] <= 1 and 0 < m["cas_accuracy"] <= 1 and m["fid"] > 0
     g, info = load_generator(path)
     size, channels = SHAPES[name]
-    assert (info.image_size, info.channels, info.preset) == (size, channels, "quality")
+    assert (info.image_size, info.channels, info.preset) == (size, channels, name.split("-")[0])
     x = np.asarray(g([np.random.default_rng(0).standard_normal((4, 100)).astype("float32"),
                       np.arange(4, dtype="int32")], training=False))
     assert x.shape == (4, size, size, channels) and -1.0 <= x.min() < x.max() <= 1.0
@@ -57,7 +57,7 @@ def test_generate_pretrained_writes_a_dataset(tmp_path):
 
 def test_notebooks_fall_back_to_the_shipped_generator(monkeypatch, tmp_path):
     monkeypatch.delenv("CLOTHGAN_RUN", raising=False)
-    assert results_run(train_if_missing=False) == pretrained_dir("quality")
+    assert results_run(train_if_missing=False) == pretrained_dir(DEFAULT_PRESET)
 
 
 def test_unknown_or_missing_pretrained_is_a_clear_error(tmp_path, monkeypatch, capsys):
