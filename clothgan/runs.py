@@ -34,6 +34,20 @@ class RunInfo:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
 
 
+def code_version() -> dict:
+    """{"commit": git HEAD of the clothgan source, "dirty": uncommitted changes} (None outside git)."""
+    import subprocess
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True,
+                              text=True, check=True, timeout=10).stdout.strip()
+
+    try:
+        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
 def write_run_info(run_dir: str | os.PathLike, info: RunInfo) -> Path:
     """Write run.json atomically."""
     path = Path(run_dir) / RUN_FILE

@@ -21,7 +21,7 @@ from .callbacks import (HISTORY_FILE, CpuBudget, NonFiniteGuard, ProgressBar, Ru
 from .checkpoint import CHECKPOINT_FILE, load_checkpoint, read_checkpoint_meta
 from .config import DataConfig, GANConfig, TrainConfig
 from .errors import ClothganError
-from .runs import RUN_FILE, RunInfo, write_run_info
+from .runs import RUN_FILE, RunInfo, code_version, write_run_info
 
 
 class TrainingDiverged(ClothganError):
@@ -272,7 +272,7 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
 
     config = {"data": data.to_dict(), "model": model.to_dict(), "training": training.to_dict(),
               "max_images": max_images, "policy": policy, "replicas": replicas,
-              "train_images": int(len(x))}
+              "train_images": int(len(x)), "code": code_version()}
 
     def run_info(epochs_done: int) -> RunInfo:
         return RunInfo(class_names=class_names, image_size=model.image_size,

@@ -18,7 +18,7 @@ from clothgan.generation import read_manifest, results_run  # noqa: E402
 from clothgan.metrics import load_image_folder  # noqa: E402
 from clothgan.pretrained import PRETRAINED, PROVENANCE_FILE, available, pretrained_dir, provenance  # noqa: E402
 from clothgan.pretrained.package import MAX_BYTES, package  # noqa: E402
-from clothgan.runs import load_generator  # noqa: E402
+from clothgan.runs import load_generator, read_run_info  # noqa: E402
 from clothgan.training import train  # noqa: E402
 
 SHAPES = {"seed": (28, 1), "quality": (28, 1), "quality-rgb64": (64, 3)}
@@ -84,3 +84,5 @@ def test_package_copies_the_kept_generator_with_provenance(tmp_path):
     prov = json.loads((dest / PROVENANCE_FILE).read_text())
     assert prov["metrics"] == {"fid": 3.0} and prov["training"]["epochs_done"] == 1
     assert prov["training"]["cpu_seconds"] > 0 and prov["kept"] is None
+    # The commit is the one the run recorded when it started, not whatever is checked out now.
+    assert prov["commit"] == read_run_info(run).config["code"]["commit"]

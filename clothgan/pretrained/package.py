@@ -5,8 +5,8 @@
 
 Copies the run's kept best generator (or its last one) and run.json, and writes
 provenance.json: the training command, the data (config, registry URL, image count), the git
-commit of the code that trained it, the training CPU time, the kept epoch and its validation
-scores, and the `clothgan evaluate --json` metrics when given.
+commit of the code that trained it (from run.json, or --commit), the training CPU time, the
+kept epoch and its validation scores, and the `clothgan evaluate --json` metrics when given.
 """
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import argparse
 import json
 import platform
 import shutil
-import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,17 +27,10 @@ METRIC_KEYS = ("fid", "fid_reference", "kid", "kid_reference", "class_consistenc
                "per_class_consistency", "n_images", "n_fid")
 
 
-def _git(*args: str) -> str:
-    try:
-        return subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-
-
 def provenance_record(run_dir: Path, name: str, command: str, metrics: dict | None = None,
-                      cpu_seconds_total: float | None = None) -> dict:
-    """What provenance.json holds for a run (see the module docstring)."""
+                      cpu_seconds_total: float | None = None, code: dict | None = None) -> dict:
+    """What provenance.json holds for a run (see the module docstring). The commit is the one
+    run.json recorded when training started; `code` supplies it for runs that predate that."""
     import keras
     import tensorflow as tf
 
@@ -48,12 +40,13 @@ def provenance_record(run_dir: Path, name: str, command: str, metrics: dict | No
     from ..selection import read_best
 
     info = read_run_info(run_dir)
+    code = code or info.config.get("code") or {"commit": None, "dirty": None}
     data = info.config.get("data", {})
     source = REGISTRY.get(data.get("dataset"))
     history = read_history_csv(run_dir / "history.csv")
     return {
         "name": name, "description": PRETRAINED.get(name, ""), "command": command,
-        "commit": _git("rev-parse", "HEAD"), "commit_dirty": bool(_git("status", "--porcelain")),
+        "commit": code["commit"], "commit_dirty": code["dirty"],
         "data": {"config": data, "train_images": info.config.get("train_images"),
                  "url": source.url if source else None},
         "training": {"preset": info.preset, "epochs_done": info.epochs_done,
@@ -68,7 +61,8 @@ def provenance_record(run_dir: Path, name: str, command: str, metrics: dict | No
 
 
 def package(run_dir, name: str, command: str, metrics: dict | None = None,
-            cpu_seconds_total: float | None = None, dest_root: Path | None = None) -> Path:
+            cpu_seconds_total: float | None = None, dest_root: Path | None = None,
+            code: dict | None = None) -> Path:
     """Copy RUN_DIR's kept generator into DEST_ROOT/NAME (default: this package) with provenance."""
     run_dir = Path(run_dir)
     src = generator_dir(run_dir, "best")
@@ -80,7 +74,7 @@ def package(run_dir, name: str, command: str, metrics: dict | None = None,
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src / GENERATOR_FILE, dest / GENERATOR_FILE)
     shutil.copyfile(src / RUN_FILE, dest / RUN_FILE)
-    record = provenance_record(run_dir, name, command, metrics, cpu_seconds_total)
+    record = provenance_record(run_dir, name, command, metrics, cpu_seconds_total, code)
     (dest / PROVENANCE_FILE).write_text(json.dumps(record, indent=2, default=str) + "\n")
     return dest
 
@@ -93,9 +87,15 @@ def main(argv=None) -> int:
     ap.add_argument("--metrics", help="clothgan evaluate --json output for the kept generator")
     ap.add_argument("--cpu-seconds-total", type=float,
                     help="CPU seconds of the whole training process (e.g. from /usr/bin/time)")
+    ap.add_argument("--commit", help="the commit that trained the run, for runs whose run.json "
+                                     "predates recording it")
+    ap.add_argument("--commit-dirty", action="store_true",
+                    help="with --commit: the working tree had uncommitted changes")
     args = ap.parse_args(argv)
     metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else None
-    dest = package(args.run_dir, args.name, args.command, metrics, args.cpu_seconds_total)
+    code = {"commit": args.commit, "dirty": args.commit_dirty} if args.commit else None
+    dest = package(args.run_dir, args.name, args.command, metrics, args.cpu_seconds_total,
+                   code=code)
     print(f"{dest}: {', '.join(sorted(p.name for p in dest.iterdir()))}")
     return 0
 
