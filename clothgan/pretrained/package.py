@@ -28,7 +28,8 @@ METRIC_KEYS = ("fid", "fid_reference", "kid", "kid_reference", "class_consistenc
 
 
 def provenance_record(run_dir: Path, name: str, command: str, metrics: dict | None = None,
-                      cpu_seconds_total: float | None = None, code: dict | None = None) -> dict:
+                      cpu_seconds_total: float | None = None, code: dict | None = None,
+                      note: str = "") -> dict:
     """What provenance.json holds for a run (see the module docstring). The commit is the one
     run.json recorded when training started; `code` supplies it for runs that predate that."""
     import keras
@@ -45,7 +46,7 @@ def provenance_record(run_dir: Path, name: str, command: str, metrics: dict | No
     source = REGISTRY.get(data.get("dataset"))
     history = read_history_csv(run_dir / "history.csv")
     return {
-        "name": name, "description": PRETRAINED.get(name, ""), "command": command,
+        "name": name, "description": PRETRAINED.get(name, ""), "command": command, "note": note,
         "commit": code["commit"], "commit_dirty": code["dirty"],
         "data": {"config": data, "train_images": info.config.get("train_images"),
                  "url": source.url if source else None},
@@ -62,7 +63,7 @@ def provenance_record(run_dir: Path, name: str, command: str, metrics: dict | No
 
 def package(run_dir, name: str, command: str, metrics: dict | None = None,
             cpu_seconds_total: float | None = None, dest_root: Path | None = None,
-            code: dict | None = None) -> Path:
+            code: dict | None = None, note: str = "") -> Path:
     """Copy RUN_DIR's kept generator into DEST_ROOT/NAME (default: this package) with provenance."""
     run_dir = Path(run_dir)
     src = generator_dir(run_dir, "best")
@@ -74,7 +75,7 @@ def package(run_dir, name: str, command: str, metrics: dict | None = None,
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src / GENERATOR_FILE, dest / GENERATOR_FILE)
     shutil.copyfile(src / RUN_FILE, dest / RUN_FILE)
-    record = provenance_record(run_dir, name, command, metrics, cpu_seconds_total, code)
+    record = provenance_record(run_dir, name, command, metrics, cpu_seconds_total, code, note)
     (dest / PROVENANCE_FILE).write_text(json.dumps(record, indent=2, default=str) + "\n")
     return dest
 
@@ -91,11 +92,12 @@ def main(argv=None) -> int:
                                      "predates recording it")
     ap.add_argument("--commit-dirty", action="store_true",
                     help="with --commit: the working tree had uncommitted changes")
+    ap.add_argument("--note", default="", help="anything a user should know about this generator")
     args = ap.parse_args(argv)
     metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else None
     code = {"commit": args.commit, "dirty": args.commit_dirty} if args.commit else None
     dest = package(args.run_dir, args.name, args.command, metrics, args.cpu_seconds_total,
-                   code=code)
+                   code=code, note=args.note)
     print(f"{dest}: {', '.join(sorted(p.name for p in dest.iterdir()))}")
     return 0
 
