@@ -63,6 +63,21 @@ def shared_home(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("shared_home")
 
 
+def run_python_result(script: str, timeout: int = 300) -> dict:
+    """Run `script` in a fresh interpreter (e.g. to configure logical devices before TensorFlow
+    starts) and return the JSON it prints after "RESULT"."""
+    import json
+    import subprocess
+    import sys
+
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT")]
+    assert proc.returncode == 0 and line, proc.stderr[-3000:]
+    return json.loads(line[0][len("RESULT"):])
+
+
 def write_image(path: Path, size=(40, 60), color=(200, 30, 30), mode="RGB") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(abs(hash(path.name)) % 2**32)

@@ -8,7 +8,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from conftest import make_tiny_folder  # noqa: E402
+from conftest import make_tiny_folder, run_python_result  # noqa: E402
 
 from clothgan.callbacks import SimulatedInterrupt  # noqa: E402
 from clothgan.checkpoint import CHECKPOINT_FILE, _groups, read_checkpoint_meta  # noqa: E402
@@ -231,10 +231,6 @@ def test_quality_generator_loads_in_a_fresh_process(cli_run):
 
 def test_quality_trains_under_mirrored_strategy_on_two_logical_cpus(tiny_data, tmp_path):
     """Spectral norm, EMA and the class head all update inside a 2-replica MirroredStrategy."""
-    import os
-    import subprocess
-    import sys
-
     script = f"""
 import json
 import numpy as np, tensorflow as tf
@@ -253,11 +249,6 @@ print("RESULT" + json.dumps({{"replicas": r.replicas, "ema_steps": int(r.gan.ema
       "d_steps": int(r.gan.d_optimizer.iterations.numpy()),
       "finite": bool(np.isfinite([h["d_loss"] for h in r.history]).all() and np.isfinite(x).all())}}))
 """
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=env, timeout=300)
-    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT")]
-    assert proc.returncode == 0 and line, proc.stderr[-3000:]
-    res = json.loads(line[0][len("RESULT"):])
+    res = run_python_result(script)
     assert res["replicas"] == 2 and res["finite"]
     assert res["ema_steps"] == res["d_steps"] > 0      # one EMA update per step, not per replica

@@ -1,15 +1,12 @@
 """train(): the run directory contract, exact resume, NaN stop, atomic checkpoints, the CLI."""
 from __future__ import annotations
 
-import json
-import os
-
 import numpy as np
 import pytest
 
 keras = pytest.importorskip("keras")
 
-from conftest import make_tiny_folder  # noqa: E402
+from conftest import make_tiny_folder, run_python_result  # noqa: E402
 
 from clothgan.callbacks import SimulatedInterrupt, read_history_csv  # noqa: E402
 from clothgan.checkpoint import (CHECKPOINT_FILE, load_checkpoint, read_checkpoint_meta,  # noqa: E402
@@ -196,9 +193,6 @@ def test_cli_trains_resumes_and_reports_errors(tiny_data, tmp_path, capsys):
 
 def test_mirrored_strategy_on_two_logical_cpus(tiny_data, tmp_path):
     """Two replicas give the same loss trend as one device, and draw different noise."""
-    import subprocess
-    import sys
-
     script = f"""
 import json, sys
 import numpy as np, tensorflow as tf
@@ -218,12 +212,7 @@ for strategy in ("mirrored", "default"):
         out["replica_noise_differs"] = bool(not np.allclose(per[0], per[1]))
 print("RESULT" + json.dumps(out))
 """
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=env, timeout=300)
-    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT")]
-    assert proc.returncode == 0 and line, proc.stderr[-3000:]
-    res = json.loads(line[0][len("RESULT"):])
+    res = run_python_result(script)
     assert res["mirrored"]["replicas"] == 2 and res["default"]["replicas"] == 1
     assert res["replica_noise_differs"]
     mirrored, single = res["mirrored"]["d_loss"], res["default"]["d_loss"]
