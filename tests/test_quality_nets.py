@@ -10,7 +10,7 @@ from clothgan.quality import _levels, build_quality_discriminator, build_quality
 
 def _cfg(size=28, channels=1):
     return SimpleNamespace(latent_dim=16, image_size=size, channels=channels, num_classes=10,
-                           g_filters=16, d_filters=16, leaky_slope=0.2)
+                           g_filters=16, d_filters=16, leaky_slope=0.2, aux_weight=0.0)
 
 
 @pytest.mark.parametrize("size,expected", [(28, (7, 2)), (32, (4, 3)), (64, (4, 4))])
