@@ -54,17 +54,13 @@ def export_raw_generator(run_dir: Path, dest: Path) -> Path:
     directory: the same training, only the sampling weights differ."""
     from clothgan.checkpoint import load_checkpoint
     from clothgan.config import GANConfig, TrainConfig
-    from clothgan.gan import ConditionalGAN
-    from clothgan.models import adam, build_discriminator, build_generator
+    from clothgan.models import build_generator
     from clothgan.runs import GENERATOR_FILE, read_run_info, write_run_info
+    from clothgan.training import build_gan
 
     info = read_run_info(run_dir)
     cfg = GANConfig.from_dict(info.config["model"])
-    tr = TrainConfig.from_dict(info.config["training"])
-    policy = info.config["policy"]
-    gan = ConditionalGAN.from_config_objects(build_generator(cfg, policy),
-                                             build_discriminator(cfg, policy), tr, cfg)
-    gan.compile(adam(tr.discriminator_lr, tr.beta_1, tr.beta_2), adam(tr.lr, tr.beta_1, tr.beta_2))
+    gan = build_gan(cfg, TrainConfig.from_dict(info.config["training"]), info.config["policy"])
     meta = load_checkpoint(run_dir / "checkpoint.npz", gan)
     raw = build_generator(cfg, "float32", fast_output_conv=False)
     raw.set_weights(gan.generator.get_weights())

@@ -114,18 +114,13 @@ class ProjectLoop:
     """ConditionalGAN.fit on the training pipeline, `steps` steps per call."""
 
     def __init__(self, x, y, cfg, training):
-        from clothgan.gan import ConditionalGAN
-        from clothgan.models import adam, build_discriminator, build_generator
-        from clothgan.training import epoch_batches, resolve_precision
+        from clothgan.training import build_gan, epoch_batches, resolve_precision
 
         import keras
 
         keras.utils.set_random_seed(training.seed)
         self.policy = resolve_precision(training.precision)
-        g = build_generator(cfg, self.policy)
-        d = build_discriminator(cfg, self.policy)
-        self.gan = ConditionalGAN.from_config_objects(g, d, training)
-        self.gan.compile(adam(), adam(), jit_compile=training.jit_compile)
+        self.gan = build_gan(cfg, training, self.policy)
         self.real = training.real_per_step
         self.ds = epoch_batches(x, y, self.real, training.seed, 0, 1000)
         self.gan.fit(self.ds, steps_per_epoch=3, epochs=1, verbose=0, shuffle=False)   # trace

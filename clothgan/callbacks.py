@@ -131,19 +131,37 @@ def read_history_csv(path) -> list[dict]:
                 for row in csv.DictReader(f)]
 
 
+class CpuClock:
+    """CPU seconds of a run (all threads): those of its earlier sessions (`spent`, from a resumed
+    run's history) plus this process's since `start()` (called when training begins)."""
+
+    def __init__(self, spent: float = 0.0):
+        self.spent = spent
+        self.start()
+
+    def start(self) -> None:
+        self.started = time.process_time()
+
+    def seconds(self) -> float:
+        return self.spent + time.process_time() - self.started
+
+
 class RunRecorder(keras.callbacks.Callback):
     """At each epoch end: checkpoint, history.csv, generator.keras, run.json — in that order.
 
     The checkpoint is the source of truth (it carries the history); the rest is derived from it,
     so a process killed between two writes loses at most the epoch in progress.
     `export_generator` returns the sampling generator to save (float32, built once);
-    `on_saved(epoch)` writes run.json.
+    `on_saved(epoch)` writes run.json. Each history row records `clock.seconds()` as
+    cpu_seconds.
     """
 
     def __init__(self, run_dir, history: list[dict], export_generator, on_saved,
-                 guard: NonFiniteGuard | None = None, extra_meta: dict | None = None):
+                 clock: CpuClock, guard: NonFiniteGuard | None = None,
+                 extra_meta: dict | None = None):
         super().__init__()
         self.run_dir = Path(run_dir)
+        self.clock = clock
         self.history = history
         self.export_generator = export_generator
         self.on_saved = on_saved
@@ -151,16 +169,14 @@ class RunRecorder(keras.callbacks.Callback):
         self.extra_meta = extra_meta or {}
 
     def on_train_begin(self, logs=None):
-        # CPU seconds of this process, continued across resumes: budgets are compared in CPU time.
-        self.cpu_start = time.process_time()
-        self.cpu_before = self.history[-1].get("cpu_seconds", 0.0) if self.history else 0.0
+        self.clock.start()
 
     def on_epoch_end(self, epoch, logs=None):
         if self.guard and self.guard.tripped:
             return
         done = epoch + 1
         row = {"epoch": done, **{k: float(v) for k, v in (logs or {}).items()},
-               "cpu_seconds": round(self.cpu_before + time.process_time() - self.cpu_start, 2)}
+               "cpu_seconds": round(self.clock.seconds(), 2)}
         self.history.append(row)
         save_checkpoint(self.run_dir / CHECKPOINT_FILE, self.model, done, self.history,
                         self.extra_meta)
@@ -174,27 +190,24 @@ class CpuBudget(keras.callbacks.Callback):
     """Stop training before an epoch would take the run past `minutes` of CPU time.
 
     CPU time (all threads of this process) is what a shared or throttled machine still measures
-    fairly; `spent_seconds` carries the time of earlier sessions of a resumed run.
+    fairly; `clock` is the run's (RunRecorder records the same one), so earlier sessions of a
+    resumed run count too.
     """
 
-    def __init__(self, minutes: float, spent_seconds: float = 0.0):
+    def __init__(self, minutes: float, clock: CpuClock):
         super().__init__()
         if minutes <= 0:
             raise ValueError(f"the CPU budget must be > 0 minutes, got {minutes}")
         self.limit = 60.0 * minutes
-        self.spent = spent_seconds
+        self.clock = clock
         self.exhausted = False
 
-    def on_train_begin(self, logs=None):
-        self.start = self.epoch_start = time.process_time()
-
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch_start = time.process_time()
+        self.epoch_start = self.clock.seconds()
 
     def on_epoch_end(self, epoch, logs=None):
-        now = time.process_time()
-        used = self.spent + now - self.start
-        if used + (now - self.epoch_start) > self.limit:   # the next epoch would not fit
+        used = self.clock.seconds()
+        if used + (used - self.epoch_start) > self.limit:   # the next epoch would not fit
             self.exhausted = True
             self.model.stop_training = True
 

@@ -64,6 +64,22 @@ def fid(features_a: np.ndarray, features_b: np.ndarray) -> float:
     return frechet_distance(*feature_stats(features_a), *feature_stats(features_b))
 
 
+class FeatureSpace:
+    """The judge's penultimate features (float64), divided by one constant: the RMS of the
+    reference images' features. Distances then do not depend on the judge's arbitrary activation
+    scale, and KID's cubic kernel (x.y / d + 1)^3 stays near 1 instead of overflowing into noisy
+    huge values. `reference` holds the reference images' scaled features."""
+
+    def __init__(self, judge, reference_images: np.ndarray):
+        self.model = feature_model(judge)
+        raw = run_batched(self.model, reference_images).astype(np.float64)
+        self.scale = float(np.sqrt(np.mean(raw ** 2))) or 1.0
+        self.reference = raw / self.scale
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        return run_batched(self.model, images).astype(np.float64) / self.scale
+
+
 def _poly_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a @ b.T / a.shape[1] + 1.0) ** 3
 
@@ -525,18 +541,8 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
     rng = np.random.default_rng(cfg.seed)
     te_mask, va_mask = np.isin(te.y, present), np.isin(va.y, present)
     i_syn, i_val = _match_class_counts(syn.y, va.y[va_mask], rng)
-    feats = feature_model(judge)
-
-    # Features are divided by one constant, the RMS of the real test features: distances then
-    # do not depend on the judge's arbitrary activation scale, and KID's cubic kernel
-    # (x.y / d + 1)^3 stays near 1 instead of overflowing into noisy huge values.
-    raw_test = run_batched(feats, te.x[te_mask]).astype(np.float64)
-    scale = float(np.sqrt(np.mean(raw_test ** 2))) or 1.0
-
-    def f(x):
-        return run_batched(feats, x).astype(np.float64) / scale
-
-    f_test, f_val, f_syn = raw_test / scale, f(va.x[va_mask][i_val]), f(syn.x[i_syn])
+    f = FeatureSpace(judge, te.x[te_mask])   # scaled by the real test features
+    f_test, f_val, f_syn = f.reference, f(va.x[va_mask][i_val]), f(syn.x[i_syn])
     fid_syn, fid_ref = fid(f_syn, f_test), fid(f_val, f_test)
     kid_syn = kid(f_syn, f_test, cfg.kid_subset_size, cfg.kid_subsets, cfg.seed)
     kid_ref = kid(f_val, f_test, cfg.kid_subset_size, cfg.kid_subsets, cfg.seed)

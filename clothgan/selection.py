@@ -19,7 +19,7 @@ import numpy as np
 from .callbacks import NonFiniteGuard
 from .config import DataConfig
 from .generation import to_uint8
-from .metrics import fid
+from .metrics import FeatureSpace, fid
 from .outdir import commit_dir, staging_dir
 from .runs import BEST_DIR, BEST_FILE, GENERATOR_FILE, RunInfo, write_run_info
 
@@ -36,7 +36,7 @@ class ValidationScorer:
 
     def __init__(self, data: DataConfig, latent_dim: int, real=None, seed: int = 0,
                  progress: bool = True):
-        from .classifier import domain_classifier, feature_model, run_batched
+        from .classifier import domain_classifier, run_batched
         from .preprocess import load_splits
 
         real = real or load_splits(data)
@@ -45,12 +45,9 @@ class ValidationScorer:
             raise ValueError(f"{data.dataset}: the validation split has {len(val.x)} images; "
                              "keep_best needs at least 2 (raise val_fraction or use keep_best='none')")
         self.judge, self.judge_info = domain_classifier(data, real=real, progress=progress)
-        self.features = feature_model(self.judge)
         self._run = run_batched
-        raw = run_batched(self.features, val.x).astype(np.float64)
-        # The same scale-free feature space as clothgan.metrics.evaluate.
-        self.scale = float(np.sqrt(np.mean(raw ** 2))) or 1.0
-        self.f_val = raw / self.scale
+        # The scale-free feature space of clothgan.metrics.evaluate, scaled by the val photos.
+        self.features = FeatureSpace(self.judge, val.x)
         self.labels = val.y.astype(np.int32)
         self.noise = np.random.default_rng([seed, 0x5E1EC7]).standard_normal(
             (len(val.y), latent_dim), dtype=np.float32)
@@ -63,9 +60,8 @@ class ValidationScorer:
 
     def __call__(self, generator) -> dict[str, float]:
         x = self.images(generator)
-        f = self._run(self.features, x).astype(np.float64) / self.scale
         pred = self._run(self.judge, x).argmax(1)
-        return {"val_fid": fid(f, self.f_val),
+        return {"val_fid": fid(self.features(x), self.features.reference),
                 "val_consistency": float(np.mean(pred == self.labels))}
 
 

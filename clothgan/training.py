@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .callbacks import (HISTORY_FILE, CpuBudget, NonFiniteGuard, ProgressBar, RunRecorder,
-                        SampleGrid, TensorBoardLogger, write_history_csv)
+from .callbacks import (HISTORY_FILE, CpuBudget, CpuClock, NonFiniteGuard, ProgressBar,
+                        RunRecorder, SampleGrid, TensorBoardLogger, write_history_csv)
 from .checkpoint import CHECKPOINT_FILE, load_checkpoint, read_checkpoint_meta
 from .config import DataConfig, GANConfig, TrainConfig
 from .errors import ClothganError
@@ -173,6 +173,25 @@ class _Exporter:
         return self.model
 
 
+def build_gan(model: GANConfig, training: TrainConfig, policy: str):
+    """The run's ConditionalGAN with both optimizers, compiled (call inside the strategy scope)."""
+    import keras
+
+    from .gan import ConditionalGAN
+    from .models import adam, build_discriminator, build_generator
+
+    gan = ConditionalGAN.from_config_objects(build_generator(model, policy),
+                                             build_discriminator(model, policy), training, model)
+    d_opt = adam(training.discriminator_lr, training.beta_1, training.beta_2)
+    g_opt = adam(training.lr, training.beta_1, training.beta_2)
+    if policy == "mixed_float16":
+        d_opt = keras.optimizers.LossScaleOptimizer(d_opt)
+        g_opt = keras.optimizers.LossScaleOptimizer(g_opt)
+    gan.compile(d_opt, g_opt, jit_compile=training.jit_compile,
+                steps_per_execution=training.steps_per_execution)
+    return gan
+
+
 def _configs_for_resume(out: Path, data, model, training):
     from .runs import read_run_info
 
@@ -232,8 +251,6 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
 
     import keras
 
-    from .gan import ConditionalGAN
-    from .models import adam, build_discriminator, build_generator
     from .preprocess import load_splits
 
     splits = load_splits(data)
@@ -253,16 +270,7 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
                             f"do not split over {replicas} replicas; use a multiple of {2 * replicas}")
     keras.utils.set_random_seed(training.seed)
     with strategy.scope():
-        g = build_generator(model, policy)
-        d = build_discriminator(model, policy)
-        gan = ConditionalGAN.from_config_objects(g, d, training, model)
-        d_opt = adam(training.discriminator_lr, training.beta_1, training.beta_2)
-        g_opt = adam(training.lr, training.beta_1, training.beta_2)
-        if policy == "mixed_float16":
-            d_opt = keras.optimizers.LossScaleOptimizer(d_opt)
-            g_opt = keras.optimizers.LossScaleOptimizer(g_opt)
-        gan.compile(d_opt, g_opt, jit_compile=training.jit_compile,
-                    steps_per_execution=training.steps_per_execution)
+        gan = build_gan(model, training, policy)
     history: list[dict] = []
     initial_epoch = 0
     if resume:
@@ -295,6 +303,15 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
               f"schedule, {policy}, {replicas} replica(s), epochs {initial_epoch + 1}-"
               f"{training.epochs} -> {out}")
 
+    clock = CpuClock(history[-1].get("cpu_seconds", 0.0) if history else 0.0)
+    budget = []
+    if cpu_minutes is not None:
+        budget = [CpuBudget(cpu_minutes, clock)]
+        if clock.spent >= budget[0].limit:   # checked before the keeper loads or trains its judge
+            if verbose:
+                print(f"{out}: its {clock.spent / 60:.1f} CPU-minutes already use the "
+                      f"{cpu_minutes:g}-minute budget; nothing to train")
+            return result
     exporter = _Exporter(model, gan)
     guard = NonFiniteGuard()
     keeper = []
@@ -303,23 +320,14 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
 
         scorer = ValidationScorer(data, model.latent_dim, real=splits, seed=training.seed,
                                   progress=progress)
-        keeper = [BestKeeper(out, scorer, exporter, lambda e: run_info(e), training.keep_best,
+        keeper = [BestKeeper(out, scorer, exporter, run_info, training.keep_best,
                              training.eval_every, training.epochs, guard=guard)]
-    budget = []
-    if cpu_minutes is not None:
-        spent = history[-1].get("cpu_seconds", 0.0) if history else 0.0
-        budget = [CpuBudget(cpu_minutes, spent)]
-        if spent >= budget[0].limit:
-            if verbose:
-                print(f"{out}: its {spent / 60:.1f} CPU-minutes already use the {cpu_minutes:g}-minute "
-                      "budget; nothing to train")
-            return result
     bar = ProgressBar(training.epochs, steps, initial_epoch, disable=not progress)
     cbs = [guard, *budget,   # the budget first: the keeper scores the epoch it stops at
            SampleGrid(out, class_names, model.latent_dim, exporter, per_class=per_class,
                       seed=training.seed, every=training.sample_every, guard=guard),
            *keeper,   # before RunRecorder: its scores go into the history row
-           RunRecorder(out, history, exporter, save_info, guard=guard,
+           RunRecorder(out, history, exporter, save_info, clock, guard=guard,
                        extra_meta={"planned_epochs": training.epochs}),
            TensorBoardLogger(out, guard=guard), bar, *callbacks]
     ds = epoch_batches(x, y, real, training.seed, initial_epoch, training.epochs)
