@@ -1,4 +1,4 @@
-"""Ablation of the quality preset: each choice switched off (or on) alone, same CPU budget.
+"""Ablation of the small-data techniques: each choice switched off (or on) alone, same CPU budget.
 
 For one VARIANT: train with `clothgan.train(..., cpu_minutes=M)`, write 100 images per class
 from the generator the run keeps (or its last one), and score them with `clothgan.evaluate`
@@ -7,12 +7,14 @@ variant trained on). Prints one JSON object. Variants run in separate processes 
 gets its own CPU-time budget; run two at once on a 2-core machine with `taskset -c 0` / `-c 1`.
 
     python bench/ablation.py VARIANT --cpu-minutes 8 --out runs/ablation
-    python bench/ablation.py quality --from-run runs/ablation/quality   # EMA vs raw sampling
+    python bench/ablation.py projection --from-run runs/ablation/projection   # EMA vs raw sampling
 
-Variants: quality (the preset), seed (the article's networks), no-diffaugment, no-ema,
-no-keeper (the last generator instead of the kept best), foreground (garments cut out onto
-white), ttur (D at 4e-4, G at 1e-4, Adam betas 0 / 0.9), aux-classifier (D also classifies
-real images; G is pushed to make images D classifies as their label).
+Variants: seed and quality (those presets: the article's networks, quality sampling from their
+moving average), projection (that preset: every technique on) and, each changing one thing
+from projection: no-diffaugment, no-ema, no-keeper (the last generator instead of the kept
+best), foreground (garments cut out onto white), ttur (D at 4e-4, G at 1e-4, Adam betas
+0 / 0.9), aux-classifier (D also classifies real images; G is pushed to make images D
+classifies as their label).
 """
 from __future__ import annotations
 
@@ -25,9 +27,10 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+PRESETS = ("seed", "quality")
 VARIANTS = {
-    "quality": ({}, {}, {}),
-    "seed": None,
+    **{name: None for name in PRESETS},
+    "projection": ({}, {}, {}),
     "no-diffaugment": ({}, {"augment": ()}, {}),
     "no-ema": ({}, {"ema_decay": 0.0}, {}),
     "no-keeper": ({}, {}, {"keep_best": "none"}),
@@ -41,11 +44,11 @@ def configs(variant: str):
     """(data, model, training) of a variant."""
     from clothgan.config import DataConfig, preset
 
-    if variant == "seed":
-        model, training = preset("seed")
+    if variant in PRESETS:
+        model, training = preset(variant)
         return DataConfig(), model, training
     data_changes, model_changes, train_changes = VARIANTS[variant]
-    model, training = preset("quality", **train_changes)
+    model, training = preset("projection", **train_changes)
     return DataConfig(**data_changes), model.replace(**model_changes), training
 
 

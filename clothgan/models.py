@@ -50,9 +50,9 @@ class SingleFilterConv2D(layers.Conv2D):
 
 
 def build_discriminator(cfg: GANConfig, dtype=None) -> keras.Model:
-    """Image + class -> P(real). The `seed` preset is the tutorial's design layer by layer.
+    """Image + class -> P(real). The "article" networks are the tutorial's design layer by layer.
 
-    The `quality` preset's discriminator (clothgan.quality) returns an unbounded logit instead.
+    The "projection" networks' discriminator (clothgan.quality) returns an unbounded logit instead.
 
     The label is embedded (num_classes -> embedding_dim), projected to one HxW plane and stacked
     onto the image as an extra channel; two stride-2 3x3 convolutions with LeakyReLU, Flatten,
@@ -60,7 +60,7 @@ def build_discriminator(cfg: GANConfig, dtype=None) -> keras.Model:
     sigmoid unit always runs in float32 so the loss sees full-precision probabilities.
     """
     policy = _dtype(dtype)
-    if cfg.preset == "quality":
+    if cfg.networks == "projection":
         from .quality import build_quality_discriminator
 
         return build_quality_discriminator(cfg, policy)
@@ -83,9 +83,8 @@ def build_discriminator(cfg: GANConfig, dtype=None) -> keras.Model:
 
 
 def build_generator(cfg: GANConfig, dtype=None, fast_output_conv: bool = True) -> keras.Model:
-    """Noise + class -> image in [-1, 1]. The `seed` preset is the tutorial's design layer by layer.
-
-    The `quality` preset's generator is clothgan.quality's (class-conditional batch norm).
+    """Noise + class -> image in [-1, 1]. The "article" networks are the tutorial's design layer by
+    layer; the "projection" networks' generator is clothgan.quality's (class-conditional batch norm).
 
     The label becomes one (size/4)^2 plane; the noise a Dense (size/4)^2 x g_filters map with
     LeakyReLU; both are stacked and upsampled twice by stride-2 4x4 transposed convolutions with
@@ -94,7 +93,7 @@ def build_generator(cfg: GANConfig, dtype=None, fast_output_conv: bool = True) -
     fast_output_conv=False it is a plain Conv2D, so the saved model needs nothing but Keras.
     """
     policy = _dtype(dtype)
-    if cfg.preset == "quality":
+    if cfg.networks == "projection":
         from .quality import build_quality_generator
 
         return build_quality_generator(cfg, policy)

@@ -1,9 +1,9 @@
-"""Networks of the `quality` preset: techniques established for GANs trained on small datasets.
+"""The "projection" networks: techniques established for GANs trained on small datasets.
 
 Generator: class-conditional batch normalisation (each class owns its BN gain and bias) in
 upsample-conv blocks. Discriminator: spectrally normalised convolutions and a projection head
 (score = w.h + embed(y).h), which conditions on the class far more sharply than concatenating
-a label plane. Both take and return the same tensors as the `seed` networks (clothgan.runs).
+a label plane. Both take and return the same tensors as the "article" networks (clothgan.runs).
 """
 from __future__ import annotations
 

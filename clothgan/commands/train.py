@@ -26,10 +26,15 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="RUN_DIR",
                         help="run directory: checkpoint, samples, history, generator.keras, run.json")
     parser.add_argument("--preset", choices=GAN_PRESETS, default=None,
-                        help=f"architecture preset (default {DEFAULT_PRESET}): seed, the classic "
-                             "Keras CGAN design; quality, spectral-norm projection discriminator, "
-                             "class-conditional batch norm generator, hinge loss, DiffAugment, "
-                             "EMA sampling, best-generator keeper")
+                        help=f"recipe (default {DEFAULT_PRESET}): seed, the classic Keras CGAN "
+                             "design; quality, the same networks sampled from a moving average "
+                             "of the generator; projection, spectral-norm projection "
+                             "discriminator, class-conditional batch norm generator, hinge loss, "
+                             "DiffAugment, EMA. All keep their best-scoring generator")
+    parser.add_argument("--g-filters", type=_positive, default=None,
+                        help="generator width (default: the preset's; 128 for seed and quality)")
+    parser.add_argument("--d-filters", type=_positive, default=None,
+                        help="discriminator width (default: the preset's)")
     parser.add_argument("--epochs", type=_positive, default=None,
                         help=f"epochs to train in total (default {_DEFAULT.epochs}); with --resume, "
                              "a larger number extends the run")
@@ -88,6 +93,7 @@ _TRAIN_ARGS = {"batch_size": "batch_size", "fake_per_real": "fake_per_real", "sc
                "lr": "lr", "seed": "seed", "strategy": "strategy", "precision": "precision",
                "jit_compile": "jit_compile", "d_lr": "d_lr", "keep_best": "keep_best",
                "eval_every": "eval_every"}
+_MODEL_ARGS = {"g_filters": "g_filters", "d_filters": "d_filters"}
 _DATA_ARGS = {"dataset": "dataset", "image_size": "image_size", "channels": "channels",
               "foreground": "foreground"}
 
@@ -98,8 +104,9 @@ def run(args: argparse.Namespace) -> int:
 
     train_changes = {f: getattr(args, a) for a, f in _TRAIN_ARGS.items() if getattr(args, a) is not None}
     data_changes = {f: getattr(args, a) for a, f in _DATA_ARGS.items() if getattr(args, a) is not None}
+    model_changes = {f: getattr(args, a) for a, f in _MODEL_ARGS.items() if getattr(args, a) is not None}
     if args.resume:
-        given = sorted([*train_changes, *data_changes] + (["preset"] if args.preset else [])
+        given = sorted([*train_changes, *data_changes, *model_changes] + (["preset"] if args.preset else [])
                        + (["max_images"] if args.max_images else []))
         if given:
             raise ClothganError(f"--resume continues {args.out} with its own settings; drop "
@@ -108,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         data = DataConfig(**data_changes)
         model = GANConfig.preset_config(args.preset or DEFAULT_PRESET, image_size=data.image_size,
-                                        channels=data.channels)
+                                        channels=data.channels, **model_changes)
         training = preset_training(args.preset or DEFAULT_PRESET, **train_changes)
     except ValueError as exc:
         raise ClothganError(str(exc)) from exc

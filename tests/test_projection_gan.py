@@ -1,4 +1,4 @@
-"""The `quality` preset: hinge loss, DiffAugment, EMA generator; run directory, CLI and exact resume."""
+"""The `projection` preset: hinge loss, DiffAugment, EMA generator; run directory, CLI and exact resume."""
 from __future__ import annotations
 
 import json
@@ -19,7 +19,7 @@ from clothgan.models import adam, build_discriminator, build_generator  # noqa: 
 from clothgan.runs import load_generator, read_run_info  # noqa: E402
 from clothgan.training import train  # noqa: E402
 
-SMALL = GANConfig.preset_config("quality", g_filters=16, d_filters=16, latent_dim=16)
+SMALL = GANConfig.preset_config("projection", g_filters=16, d_filters=16, latent_dim=16)
 TINY = TrainConfig(batch_size=16, epochs=2, precision="float32", seed=7)
 
 
@@ -46,18 +46,21 @@ def _changed(before, model):
     return [not np.array_equal(a, v.numpy()) for a, v in zip(before, model.trainable_variables)]
 
 
-def test_quality_preset_config_and_round_trip():
-    cfg, training = preset("quality")
-    assert (cfg.preset, cfg.loss, cfg.ema_decay) == ("quality", "hinge", 0.999)
+def test_projection_preset_config_and_round_trip():
+    cfg, training = preset("projection")
+    assert (cfg.preset, cfg.networks, cfg.loss, cfg.ema_decay) == ("projection", "projection",
+                                                                    "hinge", 0.999)
     assert set(cfg.augment) == {"color", "translation", "cutout"}
     assert GANConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg   # run.json trip
     with pytest.raises(ValueError, match="loss must be 'hinge'"):
-        GANConfig(preset="quality")
+        GANConfig(preset="projection", networks="projection")
+    with pytest.raises(ValueError, match="loss must be 'bce'"):
+        GANConfig(loss="hinge")
     with pytest.raises(ValueError, match="unknown augment"):
-        GANConfig.preset_config("quality", augment=("rotate",))
+        GANConfig.preset_config("projection", augment=("rotate",))
 
 
-def test_quality_steps_change_only_their_network_and_ema_follows_g():
+def test_projection_steps_change_only_their_network_and_ema_follows_g():
     gan = _gan()
     images, labels = _batch()
     ema0 = [e.numpy().copy() for e in gan.ema_weights]
@@ -130,7 +133,7 @@ def test_auxiliary_classifier_learns_labels_of_real_images_and_steers_g():
     assert float(gan._g_loss(p_aux) + gan._aux(cls, fake_labels)) > float(gan._g_loss(p_aux))
 
 
-def test_quality_fused_and_article_steps_train_with_augmentation():
+def test_projection_fused_and_article_steps_train_with_augmentation():
     for schedule in ("fused", "article"):
         gan = _gan(schedule)
         g0, d0 = _trainable(gan.generator), _trainable(gan.discriminator)
@@ -154,16 +157,16 @@ def test_diff_augment_seeds_come_from_the_checkpointed_stream():
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory) -> DataConfig:
-    return DataConfig(dataset=str(make_tiny_folder(tmp_path_factory.mktemp("tiny_quality"), 4)))
+    return DataConfig(dataset=str(make_tiny_folder(tmp_path_factory.mktemp("tiny_projection"), 4)))
 
 
 @pytest.fixture(scope="module")
 def cli_run(tiny_data, tmp_path_factory):
-    """`clothgan train --preset quality`, 2 epochs: the reference for resume."""
+    """`clothgan train --preset projection`, 2 epochs: the reference for resume."""
     out = tmp_path_factory.mktemp("qruns") / "cli"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CLOTHGAN_HOME", str(tmp_path_factory.mktemp("qhome")))
-        assert main(["train", "--out", str(out), "--preset", "quality", "--dataset",
+        assert main(["train", "--out", str(out), "--preset", "projection", "--dataset",
                      tiny_data.dataset, "--batch-size", "16", "--epochs", "2", "--precision",
                      "float32", "--seed", "7", "--no-progress"]) == 0
     return out
@@ -174,10 +177,10 @@ def _ckpt(path):
         return {k: z[k] for k in z.files if k != "meta"}
 
 
-def test_cli_quality_run_directory_samples_with_the_ema_generator(cli_run):
+def test_cli_projection_run_directory_samples_with_the_ema_generator(cli_run):
     info = read_run_info(cli_run)
-    assert info.preset == "quality" and info.epochs_done == 2
-    assert GANConfig.from_dict(info.config["model"]) == GANConfig.preset_config("quality")
+    assert info.preset == "projection" and info.epochs_done == 2
+    assert GANConfig.from_dict(info.config["model"]) == GANConfig.preset_config("projection")
     g, _ = load_generator(cli_run)
     images = np.asarray(g([np.zeros((3, 100), "float32"), np.arange(3, dtype="int32")]))
     assert images.shape == (3, 28, 28, 1) and np.abs(images).max() <= 1
@@ -190,10 +193,10 @@ def test_cli_quality_run_directory_samples_with_the_ema_generator(cli_run):
     assert (cli_run / "samples" / "epoch_0002.png").is_file()
 
 
-def test_quality_resume_is_exact(cli_run, tiny_data, tmp_path):
+def test_projection_resume_is_exact(cli_run, tiny_data, tmp_path):
     out = tmp_path / "q"
     with pytest.raises(KeyboardInterrupt):
-        train(out, tiny_data, GANConfig.preset_config("quality"), TINY, progress=False,
+        train(out, tiny_data, GANConfig.preset_config("projection"), TINY, progress=False,
               verbose=False, callbacks=[SimulatedInterrupt(epoch=2, step=1)])
     assert read_checkpoint_meta(out / CHECKPOINT_FILE)["epoch"] == 1
     result = train(out, resume=True, progress=False, verbose=False)
@@ -206,9 +209,9 @@ def test_quality_resume_is_exact(cli_run, tiny_data, tmp_path):
         np.testing.assert_allclose(now[k], ref[k], rtol=1e-5, atol=1e-6, err_msg=k)
 
 
-def test_quality_64x64_rgb_trains_and_samples(tiny_data, tmp_path):
+def test_projection_64x64_rgb_trains_and_samples(tiny_data, tmp_path):
     data = tiny_data.replace(image_size=64, channels=3)
-    small = GANConfig.preset_config("quality", g_filters=8, d_filters=8, latent_dim=16)
+    small = GANConfig.preset_config("projection", g_filters=8, d_filters=8, latent_dim=16)
     result = train(tmp_path / "rgb", data, small, TINY.replace(epochs=1), progress=False,
                    verbose=False)
     g, info = load_generator(result.run_dir)
@@ -217,7 +220,7 @@ def test_quality_64x64_rgb_trains_and_samples(tiny_data, tmp_path):
     assert images.shape == (2, 64, 64, 3) and np.isfinite(images).all()
 
 
-def test_quality_generator_loads_in_a_fresh_process(cli_run):
+def test_projection_generator_loads_in_a_fresh_process(cli_run):
     """generator.keras holds custom layers: load_generator must register them itself."""
     import subprocess
     import sys
@@ -226,10 +229,10 @@ def test_quality_generator_loads_in_a_fresh_process(cli_run):
             "g, info = load_generator(sys.argv[1]); print(info.preset, g.output.shape[1:])")
     out = subprocess.run([sys.executable, "-c", code, str(cli_run)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split()[0] == "quality" and "(28, 28, 1)" in out.stdout
+    assert out.stdout.split()[0] == "projection" and "(28, 28, 1)" in out.stdout
 
 
-def test_quality_trains_under_mirrored_strategy_on_two_logical_cpus(tiny_data, tmp_path):
+def test_projection_trains_under_mirrored_strategy_on_two_logical_cpus(tiny_data, tmp_path):
     """Spectral norm, EMA and the class head all update inside a 2-replica MirroredStrategy."""
     script = f"""
 import json
@@ -239,7 +242,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 from clothgan.training import train
 from clothgan.config import DataConfig, GANConfig, TrainConfig
 from clothgan.runs import load_generator
-model = GANConfig.preset_config("quality", g_filters=16, d_filters=16, aux_weight=1.0)
+model = GANConfig.preset_config("projection", g_filters=16, d_filters=16, aux_weight=1.0)
 cfg = TrainConfig(batch_size=16, epochs=2, precision="float32", seed=7, strategy="mirrored")
 r = train({str(tmp_path / "m")!r}, DataConfig(dataset={tiny_data.dataset!r}), model, cfg,
           progress=False, verbose=False)

@@ -1,0 +1,77 @@
+"""The named recipes: `quality` (the default) is the article's networks plus EMA sampling; run.json
+files written before presets named their networks still load as what they were."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from conftest import make_tiny_folder  # noqa: E402
+
+from clothgan.checkpoint import CHECKPOINT_FILE  # noqa: E402
+from clothgan.cli import main  # noqa: E402
+from clothgan.config import DEFAULT_PRESET, GAN_PRESETS, GANConfig, preset  # noqa: E402
+from clothgan.models import build_discriminator, build_generator  # noqa: E402
+from clothgan.runs import load_generator, read_run_info  # noqa: E402
+
+
+def test_quality_is_the_article_networks_with_ema_and_the_keeper():
+    seed, seed_training = preset("seed")
+    quality, quality_training = preset("quality")
+    assert DEFAULT_PRESET == "quality" and set(GAN_PRESETS) == {"seed", "quality", "projection"}
+    assert (quality.networks, quality.loss, quality.augment) == ("article", "bce", ())
+    assert quality.ema_decay == 0.999 and seed.ema_decay == 0.0
+    assert quality.replace(preset="seed", ema_decay=0.0) == seed
+    assert quality_training == seed_training and quality_training.keep_best == "fid"
+    g, d = build_generator(quality), build_discriminator(quality)
+    assert g.get_layer("label_embedding") and d.get_layer("p_real")
+    assert g.count_params() == build_generator(seed).count_params() == 1_169_336
+
+
+def test_run_json_from_before_networks_loads_as_what_it_was():
+    old_quality = GANConfig.preset_config("projection").to_dict()
+    del old_quality["networks"]
+    old_quality["preset"] = "quality"          # then the name of the hinge-loss projection recipe
+    cfg = GANConfig.from_dict(old_quality)
+    assert (cfg.preset, cfg.networks, cfg.loss) == ("projection", "projection", "hinge")
+    old_seed = GANConfig().to_dict()
+    del old_seed["networks"]
+    assert GANConfig.from_dict(old_seed) == GANConfig()
+    with pytest.raises(ValueError, match="networks must be one of"):
+        GANConfig(networks="resnet")
+    with pytest.raises(ValueError, match="unknown preset"):
+        GANConfig.preset_config("best")
+
+
+def _ckpt(path):
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files if k != "meta"}
+
+
+def test_default_cli_run_trains_like_seed_and_samples_from_the_average(tmp_path):
+    """Same seed: `quality` and `seed` take identical training steps; only the sampled weights
+    (the generator's moving average) differ."""
+    data = make_tiny_folder(tmp_path / "tiny", 4)
+    common = ["--dataset", str(data), "--batch-size", "16", "--epochs", "2", "--precision",
+              "float32", "--seed", "3", "--keep-best", "none", "--no-progress"]
+    assert main(["train", "--out", str(tmp_path / "q")] + common) == 0
+    assert main(["train", "--out", str(tmp_path / "s"), "--preset", "seed"] + common) == 0
+    q, s = _ckpt(tmp_path / "q" / CHECKPOINT_FILE), _ckpt(tmp_path / "s" / CHECKPOINT_FILE)
+    raw = [k for k in s if k.startswith(("generator/", "discriminator/"))]
+    assert raw and all(np.array_equal(q[k], s[k]) for k in raw)
+    assert read_run_info(tmp_path / "q").preset == "quality"
+    g, _ = load_generator(tmp_path / "q")
+    ema = [q[f"ema/{i:04d}"] for i in range(len(g.get_weights()))]
+    assert all(np.array_equal(w, e) for w, e in zip(g.get_weights(), ema))
+    assert not all(np.array_equal(e, q[f"generator/{i:04d}"]) for i, e in enumerate(ema))
+
+
+def test_cli_widths_reach_the_model(tmp_path):
+    data = make_tiny_folder(tmp_path / "tiny", 2)
+    assert main(["train", "--out", str(tmp_path / "w"), "--dataset", str(data), "--batch-size",
+                 "16", "--epochs", "1", "--g-filters", "16", "--d-filters", "8",
+                 "--keep-best", "none", "--no-progress"]) == 0
+    model = read_run_info(tmp_path / "w").config["model"]
+    assert (model["g_filters"], model["d_filters"]) == (16, 8)
+    assert main(["train", "--out", str(tmp_path / "w"), "--resume", "--g-filters", "32"]) == 2
