@@ -18,8 +18,8 @@ PROVENANCE_FILE = "provenance.json"
 #: Shipped generators: name -> what it is.
 PRETRAINED: dict[str, str] = {
     "seed": "seed preset (the article's networks), 28x28 grayscale, all ten classes",
-    "quality": "quality preset, 28x28 grayscale, all ten classes",
-    "quality-rgb64": "quality preset, 64x64 RGB, all ten classes",
+    "quality": "quality preset (the article's networks, EMA sampling), 28x28 grayscale, all ten classes",
+    "quality-rgb64": "quality preset, 64x64 RGB (generator width 64), all ten classes",
 }
 
 
