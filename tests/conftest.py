@@ -87,6 +87,12 @@ def write_image(path: Path, size=(40, 60), color=(200, 30, 30), mode="RGB") -> P
     return path
 
 
+def checkpoint_arrays(path) -> dict[str, np.ndarray]:
+    """Every array of a checkpoint.npz (networks, optimizers, EMA, RNG state) except its meta."""
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files if k != "meta"}
+
+
 def make_tiny_folder(root: Path, per_class: int = 6) -> Path:
     """A <label>/<file> folder with `per_class` small images for each of the ten classes."""
     for ci, c in enumerate(CLASSES):

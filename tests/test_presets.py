@@ -7,7 +7,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from conftest import make_tiny_folder  # noqa: E402
+from conftest import checkpoint_arrays, make_tiny_folder  # noqa: E402
 
 from clothgan.checkpoint import CHECKPOINT_FILE  # noqa: E402
 from clothgan.cli import main  # noqa: E402
@@ -44,11 +44,6 @@ def test_run_json_from_before_networks_loads_as_what_it_was():
         GANConfig.preset_config("best")
 
 
-def _ckpt(path):
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files if k != "meta"}
-
-
 def test_default_cli_run_trains_like_seed_and_samples_from_the_average(tmp_path):
     """Same seed: `quality` and `seed` take identical training steps; only the sampled weights
     (the generator's moving average) differ."""
@@ -57,7 +52,7 @@ def test_default_cli_run_trains_like_seed_and_samples_from_the_average(tmp_path)
               "float32", "--seed", "3", "--keep-best", "none", "--no-progress"]
     assert main(["train", "--out", str(tmp_path / "q")] + common) == 0
     assert main(["train", "--out", str(tmp_path / "s"), "--preset", "seed"] + common) == 0
-    q, s = _ckpt(tmp_path / "q" / CHECKPOINT_FILE), _ckpt(tmp_path / "s" / CHECKPOINT_FILE)
+    q, s = checkpoint_arrays(tmp_path / "q" / CHECKPOINT_FILE), checkpoint_arrays(tmp_path / "s" / CHECKPOINT_FILE)
     raw = [k for k in s if k.startswith(("generator/", "discriminator/"))]
     assert raw and all(np.array_equal(q[k], s[k]) for k in raw)
     assert read_run_info(tmp_path / "q").preset == "quality"

@@ -8,7 +8,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from conftest import make_tiny_folder, run_python_result  # noqa: E402
+from conftest import checkpoint_arrays, make_tiny_folder, run_python_result  # noqa: E402
 
 from clothgan.callbacks import SimulatedInterrupt  # noqa: E402
 from clothgan.checkpoint import CHECKPOINT_FILE, _groups, read_checkpoint_meta  # noqa: E402
@@ -172,11 +172,6 @@ def cli_run(tiny_data, tmp_path_factory):
     return out
 
 
-def _ckpt(path):
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files if k != "meta"}
-
-
 def test_cli_projection_run_directory_samples_with_the_ema_generator(cli_run):
     info = read_run_info(cli_run)
     assert info.preset == "projection" and info.epochs_done == 2
@@ -184,7 +179,7 @@ def test_cli_projection_run_directory_samples_with_the_ema_generator(cli_run):
     g, _ = load_generator(cli_run)
     images = np.asarray(g([np.zeros((3, 100), "float32"), np.arange(3, dtype="int32")]))
     assert images.shape == (3, 28, 28, 1) and np.abs(images).max() <= 1
-    ckpt = _ckpt(cli_run / CHECKPOINT_FILE)
+    ckpt = checkpoint_arrays(cli_run / CHECKPOINT_FILE)
     ema = [ckpt[f"ema/{i:04d}"] for i in range(len(g.get_weights()))]
     raw = [ckpt[f"generator/{i:04d}"] for i in range(len(g.get_weights()))]
     for w, e in zip(g.get_weights(), ema):
@@ -201,7 +196,7 @@ def test_projection_resume_is_exact(cli_run, tiny_data, tmp_path):
     assert read_checkpoint_meta(out / CHECKPOINT_FILE)["epoch"] == 1
     result = train(out, resume=True, progress=False, verbose=False)
     assert result.epochs_done == 2
-    ref = _ckpt(cli_run / CHECKPOINT_FILE)
+    ref = checkpoint_arrays(cli_run / CHECKPOINT_FILE)
     now = {f"{g}/{i:04d}": np.asarray(v.numpy()) for g, vs in _groups(result.gan).items()
            for i, v in enumerate(vs)}
     assert now.keys() == ref.keys() and any(k.startswith("ema/") for k in now)

@@ -6,7 +6,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from conftest import make_tiny_folder, run_python_result  # noqa: E402
+from conftest import checkpoint_arrays, make_tiny_folder, run_python_result  # noqa: E402
 
 from clothgan.callbacks import SimulatedInterrupt, read_history_csv  # noqa: E402
 from clothgan.checkpoint import (CHECKPOINT_FILE, load_checkpoint, read_checkpoint_meta,  # noqa: E402
@@ -36,11 +36,6 @@ def finished_run(tiny_data, tmp_path_factory):
     return result
 
 
-def _checkpoint_arrays(path):
-    with np.load(path, allow_pickle=False) as z:
-        return {k: z[k] for k in z.files if k != "meta"}
-
-
 def _state(gan):
     """Every checkpointed variable, keyed like the checkpoint file."""
     from clothgan.checkpoint import _groups
@@ -65,7 +60,7 @@ def test_run_directory_is_self_describing(finished_run):
     assert images.shape == (4, 28, 28, 1) and images.dtype == np.float32
     assert np.abs(images).max() <= 1
     # generator.keras holds the trained weights of the last epoch.
-    ckpt = _checkpoint_arrays(out / CHECKPOINT_FILE)
+    ckpt = checkpoint_arrays(out / CHECKPOINT_FILE)
     for i, w in enumerate(g.get_weights()):
         np.testing.assert_array_equal(w, ckpt[f"generator/{i:04d}"])
     rows = read_history_csv(out / "history.csv")
@@ -91,7 +86,7 @@ def test_interrupted_then_resumed_run_equals_the_uninterrupted_one(finished_run,
     # Killed during epoch 3: the last checkpoint is epoch 2's, the history has epochs 1-2.
     assert read_checkpoint_meta(out / CHECKPOINT_FILE)["epoch"] == 2
     assert [r["epoch"] for r in read_history_csv(out / "history.csv")] == [1, 2]
-    saved = _checkpoint_arrays(out / CHECKPOINT_FILE)
+    saved = checkpoint_arrays(out / CHECKPOINT_FILE)
 
     probe = _Probe()
     result = train(out, resume=True, progress=False, verbose=False, callbacks=[probe])
@@ -137,7 +132,7 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tiny_data, tmp_pa
     with pytest.raises(TrainingDiverged, match="epoch 2.*last good state \\(epoch 1\\)"):
         train(out, tiny_data, training=TINY, progress=False, verbose=False, callbacks=[_Poison()])
     assert read_checkpoint_meta(out / CHECKPOINT_FILE)["epoch"] == 1
-    assert all(np.isfinite(v).all() for v in _checkpoint_arrays(out / CHECKPOINT_FILE).values())
+    assert all(np.isfinite(v).all() for v in checkpoint_arrays(out / CHECKPOINT_FILE).values())
     assert [r["epoch"] for r in read_history_csv(out / "history.csv")] == [1]
     assert read_run_info(out).epochs_done == 1
     g, _ = load_generator(out)
