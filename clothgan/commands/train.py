@@ -98,13 +98,18 @@ _DATA_ARGS = {"dataset": "dataset", "image_size": "image_size", "channels": "cha
               "foreground": "foreground"}
 
 
+def _given(args: argparse.Namespace, fields: dict[str, str]) -> dict:
+    """{config field: value} for the options of `fields` given on the command line."""
+    return {f: getattr(args, a) for a, f in fields.items() if getattr(args, a) is not None}
+
+
 def run(args: argparse.Namespace) -> int:
     from ..config import DataConfig, GANConfig, preset_training
     from ..errors import ClothganError
 
-    train_changes = {f: getattr(args, a) for a, f in _TRAIN_ARGS.items() if getattr(args, a) is not None}
-    data_changes = {f: getattr(args, a) for a, f in _DATA_ARGS.items() if getattr(args, a) is not None}
-    model_changes = {f: getattr(args, a) for a, f in _MODEL_ARGS.items() if getattr(args, a) is not None}
+    train_changes = _given(args, _TRAIN_ARGS)
+    data_changes = _given(args, _DATA_ARGS)
+    model_changes = _given(args, _MODEL_ARGS)
     if args.resume:
         given = sorted([*train_changes, *data_changes, *model_changes] + (["preset"] if args.preset else [])
                        + (["max_images"] if args.max_images else []))
