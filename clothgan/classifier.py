@@ -113,8 +113,11 @@ def _tqdm_callback(total_epochs: int, desc: str):
 
 def train_classifier(x: np.ndarray, y: np.ndarray, num_classes: int,
                      cfg: ClassifierConfig = ClassifierConfig(), desc: str = "classifier",
-                     progress: bool = True):
-    """A freshly trained classifier on images x (N, H, W, C) in [-1, 1] with labels y."""
+                     progress: bool = True, sample_weight: np.ndarray | None = None):
+    """A freshly trained classifier on images x (N, H, W, C) in [-1, 1] with labels y.
+
+    sample_weight: one loss weight per image (e.g. `prior_weights`), None for equal weights.
+    """
     import keras
 
     if len(x) == 0:
@@ -127,8 +130,12 @@ def train_classifier(x: np.ndarray, y: np.ndarray, num_classes: int,
     model.compile(optimizer=keras.optimizers.Adam(lr),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     callbacks = [_tqdm_callback(cfg.epochs, desc)] if progress else []
-    model.fit(x.astype(np.float32), y.astype(np.int32), batch_size=cfg.batch_size,
-              epochs=cfg.epochs, shuffle=True, verbose=0, callbacks=callbacks)
+    weights = None if sample_weight is None else np.asarray(sample_weight, np.float32)
+    if weights is not None and weights.shape != (len(x),):
+        raise ValueError(f"sample_weight has shape {weights.shape}; expected ({len(x)},)")
+    model.fit(x.astype(np.float32), y.astype(np.int32), sample_weight=weights,
+              batch_size=cfg.batch_size, epochs=cfg.epochs, shuffle=True, verbose=0,
+              callbacks=callbacks)
     return model
 
 
@@ -156,6 +163,24 @@ def accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
     if len(x) == 0:
         return float("nan")
     return float(np.mean(predict_proba(model, x).argmax(1) == y))
+
+
+def prior_weights(y: np.ndarray, target_counts: np.ndarray) -> np.ndarray:
+    """Per-image weights that give labels y the class mix of target_counts (indexed by class).
+
+    A classifier learns the class prior of its training set; weighting synthetic images to the
+    real training split's mix lets it be compared with one trained on the real split. The
+    weights average 1, so the loss keeps its scale.
+    """
+    y = np.asarray(y)
+    target = np.asarray(target_counts, np.float64)
+    have = np.bincount(y, minlength=len(target)).astype(np.float64)
+    present = have > 0
+    if not np.any(target[present] > 0):
+        raise ValueError("target_counts has no images of the classes in y")
+    share = np.where(present, target / target[present].sum(), 0.0)
+    per_class = np.divide(share * len(y), have, out=np.zeros_like(share), where=present)
+    return per_class[y]
 
 
 def balanced_accuracy(pred: np.ndarray, y: np.ndarray) -> float:

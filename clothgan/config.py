@@ -75,6 +75,10 @@ GAN_PRESETS = ("seed", "quality", "projection")
 #: The preset `clothgan train` and notebook 06 use unless told otherwise.
 DEFAULT_PRESET = "quality"
 
+#: How `clothgan evaluate` weighs synthetic images per class: at the real splits' class mix, or as
+#: the folder has them.
+CLASS_MIXES = ("real", "as-is")
+
 #: DiffAugment transforms (clothgan.augment.POLICIES, kept here so configs need no TensorFlow).
 AUGMENT_POLICIES = ("color", "translation", "cutout")
 

@@ -7,6 +7,12 @@
 - train-on-synthetic, test-on-real accuracy (Classification Accuracy Score), next to the same
   classifier trained on real images;
 - augmentation gain: real + synthetic training against real alone, on the same real test set;
+
+By default (class_mix="real") every comparison is made at the real data's class mix: a folder
+with equal counts per class is weighted to the test split's mix for consistency and to the
+training split's for the classifiers it trains. Otherwise a uniform set would be read against
+an accuracy measured on a skewed mix, and a classifier trained on it would learn a uniform
+class prior that the real-trained one does not have.
 - memorisation: distance from each synthetic image to its nearest training image, with a
   threshold set by how close real held-out images come to the training set.
 """
@@ -23,8 +29,8 @@ from typing import Sequence
 import numpy as np
 
 from .classifier import (ClassifierConfig, JudgeInfo, balanced_accuracy, domain_classifier,
-                         feature_model, predict_proba, run_batched, train_classifier)
-from .config import CLASSES, DataConfig
+                         feature_model, predict_proba, prior_weights, run_batched, train_classifier)
+from .config import CLASS_MIXES, CLASSES, DataConfig
 from .errors import ClothganError
 
 ENV_INCEPTION = "CLOTHGAN_INCEPTION_WEIGHTS"
@@ -276,10 +282,14 @@ class EvalConfig:
     inception: bool | None = False           # True: required; None: when weights are present
     max_per_class: int | None = None
     seed: int = 0
+    class_mix: str = "real"                  # "real": weigh synthetic images to the real mix;
+                                             # "as-is": take the folder's own mix (CLASS_MIXES)
 
     def __post_init__(self) -> None:
         if self.memorisation_space not in ("pixel", "features"):
             raise ValueError("memorisation_space must be 'pixel' or 'features'")
+        if self.class_mix not in CLASS_MIXES:
+            raise ValueError(f"class_mix must be one of {', '.join(CLASS_MIXES)}, got {self.class_mix!r}")
 
     @classmethod
     def quick(cls, **changes) -> "EvalConfig":
@@ -327,6 +337,9 @@ class EvaluationResult:
     real_accuracy: float
     per_class_consistency: dict[str, float]
     per_class_real_accuracy: dict[str, float]
+    class_mix: str = "as-is"
+    class_consistency_balanced: float | None = None   # mean over classes: no class mix at all
+    real_balanced_accuracy: float | None = None
     cas_accuracy: float | None = None
     cas_balanced: float | None = None
     real_trained_accuracy: float | None = None
@@ -341,6 +354,7 @@ class EvaluationResult:
 
     def comparisons(self) -> list[Comparison]:
         n = self.n_fid
+        weighted = "; synthetic weighted to its class mix" if self.class_mix == "real" else ""
         rows = [
             Comparison("FID (judge features)", self.fid, self.fid_reference,
                        f"real val vs real test, {n} images each, same class mix", "lower",
@@ -350,17 +364,23 @@ class EvaluationResult:
                        "lower", "unbiased kernel distance; about 0 for a perfect generator",
                        1000 * self.kid_std, 1000 * self.kid_reference_std),
             Comparison("class consistency", self.class_consistency, self.real_accuracy,
-                       f"judge accuracy on real test images (n={self.judge.n_test})", "higher",
-                       "synthetic images classified as their intended class"),
+                       f"judge accuracy on real test images (n={self.judge.n_test}){weighted}",
+                       "higher", "synthetic images classified as their intended class"),
         ]
+        if self.class_consistency_balanced is not None:
+            rows.append(Comparison("class consistency, mean over classes",
+                                   self.class_consistency_balanced, self.real_balanced_accuracy,
+                                   "judge's mean per-class accuracy on real test images", "higher",
+                                   "the same, every class counted equally"))
         if self.cas_accuracy is not None:
             rows.append(Comparison("train on synthetic, test on real", self.cas_accuracy,
-                                   self.real_trained_accuracy, "same classifier trained on real train",
+                                   self.real_trained_accuracy,
+                                   f"same classifier trained on real train{weighted}",
                                    "higher", "accuracy on real test images (CAS)"))
         if self.augmented_accuracy is not None:
             rows.append(Comparison("train on real + synthetic", self.augmented_accuracy,
-                                   self.real_full_accuracy, "trained on real train alone", "higher",
-                                   "accuracy on real test images (augmentation gain)"))
+                                   self.real_full_accuracy, f"trained on real train alone{weighted}",
+                                   "higher", "accuracy on real test images (augmentation gain)"))
         if self.memorisation is not None:
             m = self.memorisation
             rows.append(Comparison(f"near-copies of training images ({m.space})", m.share_synthetic,
@@ -554,6 +574,14 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
     per_real = {names[c]: float(np.mean(pred_te[te.y == c] == c)) if np.any(te.y == c) else float("nan")
                 for c in present}
     real_acc = float(np.mean(pred_te[te_mask] == te.y[te_mask]))
+    # The test split's class mix weights per-class consistency: the accuracy it is read against
+    # was measured at that mix.
+    n_test = np.array([np.sum(te.y == c) for c in present], np.float64)
+    consistency = (float(np.dot([per_syn[names[c]] for c in present], n_test) / n_test.sum())
+                   if cfg.class_mix == "real" and n_test.sum() > 0
+                   else float(np.mean(pred_syn == syn.y)))
+    train_mix = np.bincount(tr.y, minlength=len(names))
+    syn_weights = prior_weights(syn.y, train_mix) if cfg.class_mix == "real" else None
     inc, inc_ref = None, None
     if weights is not None:
         g_test = inception_features(te.x[te_mask], weights)
@@ -565,7 +593,7 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
     cas = cas_bal = real_cas = real_cas_bal = None
     if cfg.cas:
         clf = train_classifier(syn.x, syn.y, len(names), cfg.classifier,
-                               desc="train on synthetic", progress=progress)
+                               desc="train on synthetic", progress=progress, sample_weight=syn_weights)
         p = predict_proba(clf, te.x[te_mask]).argmax(1)
         cas, cas_bal = float(np.mean(p == te.y[te_mask])), balanced_accuracy(p, te.y[te_mask])
         real_cas, real_cas_bal = real_acc, balanced_accuracy(pred_te[te_mask], te.y[te_mask])
@@ -574,9 +602,10 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
     t = time.perf_counter()
     aug = aug_bal = real_full = None
     if cfg.augmentation:
+        weights = None if syn_weights is None else np.concatenate([np.ones(len(tr.y)), syn_weights])
         clf = train_classifier(np.concatenate([tr.x, syn.x]), np.concatenate([tr.y, syn.y]),
                                len(names), cfg.classifier, desc="train on real + synthetic",
-                               progress=progress)
+                               progress=progress, sample_weight=weights)
         p = predict_proba(clf, te.x).argmax(1)
         aug, aug_bal = float(np.mean(p == te.y)), balanced_accuracy(p, te.y)
         real_full = float(np.mean(pred_te == te.y))
@@ -599,8 +628,10 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
         images=str(syn.root), n_images=len(syn.x), counts=syn.counts(), image_size=int(syn.x.shape[1]),
         channels=int(syn.x.shape[3]), data=data.to_dict(), judge=judge_info, n_fid=len(i_syn),
         fid=fid_syn, fid_reference=fid_ref, kid=kid_syn[0], kid_std=kid_syn[1], kid_reference=kid_ref[0],
-        kid_reference_std=kid_ref[1], kid_subsets=cfg.kid_subsets, class_consistency=float(np.mean(pred_syn == syn.y)),
+        kid_reference_std=kid_ref[1], kid_subsets=cfg.kid_subsets, class_consistency=consistency,
         real_accuracy=real_acc, per_class_consistency=per_syn, per_class_real_accuracy=per_real,
+        class_mix=cfg.class_mix, class_consistency_balanced=float(np.mean(list(per_syn.values()))),
+        real_balanced_accuracy=balanced_accuracy(pred_te[te_mask], te.y[te_mask]),
         cas_accuracy=cas, cas_balanced=cas_bal, real_trained_accuracy=real_cas,
         real_trained_balanced=real_cas_bal, augmented_accuracy=aug, augmented_balanced=aug_bal,
         real_full_accuracy=real_full, memorisation=mem, inception_fid=inc,

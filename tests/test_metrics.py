@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -151,6 +152,72 @@ def test_cas_consistency_and_augmentation_on_toy_problem(toy_real, tmp_path):
     assert len(table.splitlines()) == 2 + len(good.comparisons())
 
 
+def test_prior_weights_give_the_target_mix():
+    from clothgan.classifier import prior_weights
+
+    y = np.repeat(np.arange(3), [10, 20, 30])
+    w = prior_weights(y, np.array([6, 3, 1, 40]))   # class 3 has no images here: ignored
+    mass = np.array([w[y == c].sum() for c in range(3)])
+    np.testing.assert_allclose(mass / mass.sum(), [0.6, 0.3, 0.1])
+    assert w.mean() == pytest.approx(1.0)
+    assert np.all(w[y == 0] == w[y == 0][0])         # one weight per class
+    assert np.all(prior_weights(y, np.array([0, 5, 5]))[y == 0] == 0)
+    with pytest.raises(ValueError, match="no images"):
+        prior_weights(y, np.array([0, 0, 0, 9]))
+
+
+def test_sample_weights_set_what_a_classifier_learns():
+    """On pure noise a classifier can only learn the label prior: the weighted one's."""
+    from clothgan.classifier import predict_proba, prior_weights, train_classifier
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 0.3, size=(400, 12, 12, 1)).astype(np.float32)
+    y = np.repeat(np.arange(4), 100).astype(np.int32)
+    cfg = ClassifierConfig(epochs=4, width=8, feature_dim=16, augment=False, learning_rate=3e-3)
+    probe = rng.normal(0, 0.3, size=(200, 12, 12, 1)).astype(np.float32)
+    mean_p = {}
+    for name, w in (("equal", None), ("skewed", prior_weights(y, np.array([85, 5, 5, 5])))):
+        clf = train_classifier(x, y, 4, cfg, progress=False, sample_weight=w)
+        mean_p[name] = predict_proba(clf, probe).mean(0)
+    assert mean_p["skewed"][0] > 0.6 and mean_p["skewed"][0] > 2 * mean_p["equal"][0], mean_p
+    with pytest.raises(ValueError, match="sample_weight"):
+        train_classifier(x, y, 4, cfg, progress=False, sample_weight=np.ones(3))
+
+
+def test_class_mix_reads_consistency_at_the_test_mix(toy_real, tmp_path):
+    """Half the classes mislabelled: at the test mix that half counts for what it weighs there."""
+    from clothgan.preprocess import Arrays
+
+    te = toy_real["test"]
+    # A test split skewed to the well-made classes 0-4.
+    keep = np.concatenate([np.flatnonzero(te.y < 5), np.flatnonzero(te.y >= 5)[::4]])
+    real = {**toy_real, "test": Arrays(te.x[keep], te.y[keep], [te.paths[i] for i in keep], CLASSES)}
+    rng = np.random.default_rng(7)
+    x, y = _toy(rng, 300)
+    y = np.where(y < 5, y, 5 + (y - 5 + 1) % 5)      # classes 5-9 carry the next one's label
+    cfg = EvalConfig(data=DataConfig(dataset="toy", image_size=12), kid_subsets=5,
+                     classifier=ClassifierConfig(epochs=8, width=8, feature_dim=32, augment=False,
+                                                 learning_rate=3e-3),
+                     cas=False, augmentation=False, memorisation=False)
+    at_real = evaluate(_imageset(tmp_path, x, y), cfg, progress=False, real=real)
+    as_is = evaluate(_imageset(tmp_path, x, y), replace(cfg, class_mix="as-is"),
+                     progress=False, real=real)
+
+    per = np.array([at_real.per_class_consistency[c] for c in CLASSES])
+    n_test = np.bincount(real["test"].y, minlength=10)
+    assert per[:5].min() > 0.9 and per[5:].max() < 0.1
+    assert at_real.class_consistency == pytest.approx(np.dot(per, n_test) / n_test.sum())
+    assert as_is.class_consistency == pytest.approx(np.mean(np.isin(y, range(5))), abs=0.05)
+    assert at_real.class_consistency > as_is.class_consistency + 0.2
+    assert at_real.class_consistency_balanced == pytest.approx(per.mean())
+    assert at_real.real_balanced_accuracy > 0.9       # the judge is near perfect on the toy
+    rows = {c.metric: c for c in at_real.comparisons()}
+    assert "weighted to its class mix" in rows["class consistency"].reference_is
+    assert "weighted" not in {c.metric: c for c in as_is.comparisons()}["class consistency"].reference_is
+    with pytest.raises(ValueError, match="class_mix"):
+        EvalConfig(class_mix="uniform")
+
+
 def test_inception_needs_local_weights(toy_real, tmp_path, monkeypatch):
     from clothgan.metrics import inception_features
 
@@ -236,6 +303,7 @@ def test_real_images_score_as_real(real_data_dir, shared_home, tmp_path, monkeyp
     assert r.n_images == len(test.x)
     assert r.class_consistency == pytest.approx(r.judge.test_accuracy, abs=1e-9)
     assert r.per_class_consistency == pytest.approx(r.per_class_real_accuracy)
+    assert r.class_consistency_balanced == pytest.approx(r.real_balanced_accuracy, abs=1e-9)
     assert r.fid < r.fid_reference                      # a subset of the reference set itself
     assert r.memorisation.share_synthetic <= 0.05
     c = evaluate(tmp_path / "copies", cfg, progress=False)

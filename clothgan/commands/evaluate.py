@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..config import CLASS_MIXES
+
 _SKIPPABLE = ("cas", "augmentation", "memorisation")
 
 
@@ -23,6 +25,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inception", action="store_true",
                         help="also compute Inception-v3 FID (needs local weights; never downloads)")
     parser.add_argument("--seed", type=int, default=0, help="seed for classifiers and subsets")
+    parser.add_argument("--class-mix", choices=CLASS_MIXES, default="real",
+                        help="real (default): weigh the synthetic images per class to the real "
+                             "data's class mix, so that each number is read against a reference "
+                             "measured at the same mix; as-is: take the folder's own mix")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = EvalConfig(data=DataConfig(dataset=args.dataset) if args.dataset else None, classifier=clf,
                      cas="cas" not in skip, augmentation="augmentation" not in skip,
                      memorisation="memorisation" not in skip, inception=True if args.inception else False,
-                     max_per_class=args.max_per_class, seed=args.seed)
+                     max_per_class=args.max_per_class, seed=args.seed, class_mix=args.class_mix)
     result = evaluate(args.images, cfg)
     print(json.dumps(result.to_dict()) if args.json else result.report())
     return 0
