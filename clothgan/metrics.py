@@ -22,7 +22,7 @@ import functools
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -284,10 +284,14 @@ class EvalConfig:
     seed: int = 0
     class_mix: str = "real"                  # "real": weigh synthetic images to the real mix;
                                              # "as-is": take the folder's own mix (CLASS_MIXES)
+    classifier_runs: int = 1                 # classifiers trained per check (CAS, augmentation),
+                                             # seeds seed, seed+1, ...: their median is reported
 
     def __post_init__(self) -> None:
         if self.memorisation_space not in ("pixel", "features"):
             raise ValueError("memorisation_space must be 'pixel' or 'features'")
+        if self.classifier_runs < 1:
+            raise ValueError(f"classifier_runs must be >= 1, got {self.classifier_runs}")
         if self.class_mix not in CLASS_MIXES:
             raise ValueError(f"class_mix must be one of {', '.join(CLASS_MIXES)}, got {self.class_mix!r}")
 
@@ -340,11 +344,13 @@ class EvaluationResult:
     class_mix: str = "as-is"
     class_consistency_balanced: float | None = None   # mean over classes: no class mix at all
     real_balanced_accuracy: float | None = None
-    cas_accuracy: float | None = None
+    cas_accuracy: float | None = None       # the median over cas_runs
     cas_balanced: float | None = None
+    cas_runs: list[float] | None = None     # one accuracy per classifier training (EvalConfig.classifier_runs)
+    augmented_runs: list[float] | None = None
     real_trained_accuracy: float | None = None
     real_trained_balanced: float | None = None
-    augmented_accuracy: float | None = None
+    augmented_accuracy: float | None = None  # the median over augmented_runs
     augmented_balanced: float | None = None
     real_full_accuracy: float | None = None
     memorisation: Memorisation | None = None
@@ -375,12 +381,14 @@ class EvaluationResult:
         if self.cas_accuracy is not None:
             rows.append(Comparison("train on synthetic, test on real", self.cas_accuracy,
                                    self.real_trained_accuracy,
-                                   f"same classifier trained on real train{weighted}",
-                                   "higher", "accuracy on real test images (CAS)"))
+                                   f"same classifier trained on real train{weighted}", "higher",
+                                   "accuracy on real test images (CAS)" + _median_of(self.cas_runs),
+                                   _spread(self.cas_runs)))
         if self.augmented_accuracy is not None:
             rows.append(Comparison("train on real + synthetic", self.augmented_accuracy,
                                    self.real_full_accuracy, f"trained on real train alone{weighted}",
-                                   "higher", "accuracy on real test images (augmentation gain)"))
+                                   "higher", "accuracy on real test images (augmentation gain)"
+                                   + _median_of(self.augmented_runs), _spread(self.augmented_runs)))
         if self.memorisation is not None:
             m = self.memorisation
             rows.append(Comparison(f"near-copies of training images ({m.space})", m.share_synthetic,
@@ -409,6 +417,15 @@ class EvaluationResult:
         lines += [f"| {c.metric} | {_fmt(c.value, c.value_std)} | {_fmt(c.reference, c.reference_std)} "
                   f"| {c.better} | {c.reference_is} |" for c in self.comparisons()]
         return "\n".join(lines)
+
+
+def _median_of(runs: list[float] | None) -> str:
+    return f"; median of {len(runs)} trainings" if runs and len(runs) > 1 else ""
+
+
+def _spread(runs: list[float] | None) -> float | None:
+    """Standard deviation over classifier trainings; None for one training."""
+    return float(np.std(runs)) if runs and len(runs) > 1 else None
 
 
 def _json_default(o):
@@ -589,25 +606,34 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
         inc_ref = fid(inception_features(va.x[va_mask][i_val], weights), g_test)
     done("features", t)
 
+    def scores(x, y, w, x_test, y_test, desc) -> tuple[list[float], float, float]:
+        """Test accuracies of cfg.classifier_runs classifiers (seeds seed, seed+1, ...) trained
+        on (x, y, w), then their median accuracy and median balanced accuracy."""
+        acc, bal = [], []
+        for k in range(cfg.classifier_runs):
+            n = cfg.classifier_runs
+            clf = train_classifier(x, y, len(names), replace(cfg.classifier, seed=cfg.classifier.seed + k),
+                                   desc=desc if n == 1 else f"{desc} {k + 1}/{n}",
+                                   progress=progress, sample_weight=w)
+            p = predict_proba(clf, x_test).argmax(1)
+            acc.append(float(np.mean(p == y_test)))
+            bal.append(balanced_accuracy(p, y_test))
+        return acc, float(np.median(acc)), float(np.median(bal))
+
     t = time.perf_counter()
-    cas = cas_bal = real_cas = real_cas_bal = None
+    cas_runs = cas = cas_bal = real_cas = real_cas_bal = None
     if cfg.cas:
-        clf = train_classifier(syn.x, syn.y, len(names), cfg.classifier,
-                               desc="train on synthetic", progress=progress, sample_weight=syn_weights)
-        p = predict_proba(clf, te.x[te_mask]).argmax(1)
-        cas, cas_bal = float(np.mean(p == te.y[te_mask])), balanced_accuracy(p, te.y[te_mask])
+        cas_runs, cas, cas_bal = scores(syn.x, syn.y, syn_weights, te.x[te_mask], te.y[te_mask],
+                                        "train on synthetic")
         real_cas, real_cas_bal = real_acc, balanced_accuracy(pred_te[te_mask], te.y[te_mask])
     done("cas", t)
 
     t = time.perf_counter()
-    aug = aug_bal = real_full = None
+    aug_runs = aug = aug_bal = real_full = None
     if cfg.augmentation:
-        weights = None if syn_weights is None else np.concatenate([np.ones(len(tr.y)), syn_weights])
-        clf = train_classifier(np.concatenate([tr.x, syn.x]), np.concatenate([tr.y, syn.y]),
-                               len(names), cfg.classifier, desc="train on real + synthetic",
-                               progress=progress, sample_weight=weights)
-        p = predict_proba(clf, te.x).argmax(1)
-        aug, aug_bal = float(np.mean(p == te.y)), balanced_accuracy(p, te.y)
+        mixed_weights = None if syn_weights is None else np.concatenate([np.ones(len(tr.y)), syn_weights])
+        aug_runs, aug, aug_bal = scores(np.concatenate([tr.x, syn.x]), np.concatenate([tr.y, syn.y]),
+                                        mixed_weights, te.x, te.y, "train on real + synthetic")
         real_full = float(np.mean(pred_te == te.y))
     done("augmentation", t)
 
@@ -632,7 +658,8 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
         real_accuracy=real_acc, per_class_consistency=per_syn, per_class_real_accuracy=per_real,
         class_mix=cfg.class_mix, class_consistency_balanced=float(np.mean(list(per_syn.values()))),
         real_balanced_accuracy=balanced_accuracy(pred_te[te_mask], te.y[te_mask]),
-        cas_accuracy=cas, cas_balanced=cas_bal, real_trained_accuracy=real_cas,
+        cas_accuracy=cas, cas_balanced=cas_bal, cas_runs=cas_runs, augmented_runs=aug_runs,
+        real_trained_accuracy=real_cas,
         real_trained_balanced=real_cas_bal, augmented_accuracy=aug, augmented_balanced=aug_bal,
         real_full_accuracy=real_full, memorisation=mem, inception_fid=inc,
         inception_fid_reference=inc_ref, seconds=times)

@@ -218,6 +218,25 @@ def test_class_mix_reads_consistency_at_the_test_mix(toy_real, tmp_path):
         EvalConfig(class_mix="uniform")
 
 
+def test_classifier_runs_report_the_median_of_seeded_trainings(toy_real, tmp_path):
+    rng = np.random.default_rng(8)
+    x, y = _toy(rng, 300)
+    y = np.where(rng.random(len(y)) < 0.4, rng.integers(0, 10, len(y)), y)   # 40% noisy labels
+    cfg = EvalConfig(data=DataConfig(dataset="toy", image_size=12), kid_subsets=5, classifier_runs=3,
+                     classifier=ClassifierConfig(epochs=3, width=8, feature_dim=32, augment=False,
+                                                 learning_rate=3e-3),
+                     augmentation=False, memorisation=False)
+    r = evaluate(_imageset(tmp_path, x, y), cfg, progress=False, real=toy_real)
+    assert len(r.cas_runs) == 3 and len(set(r.cas_runs)) > 1, r.cas_runs   # three seeds, three results
+    assert r.cas_accuracy == pytest.approx(np.median(r.cas_runs))
+    row = {c.metric: c for c in r.comparisons()}["train on synthetic, test on real"]
+    assert row.value_std == pytest.approx(np.std(r.cas_runs)) and "median of 3" in row.meaning
+    one = evaluate(_imageset(tmp_path, x, y), replace(cfg, classifier_runs=1), progress=False, real=toy_real)
+    assert one.cas_runs == r.cas_runs[:1]                                  # run 1 is the seed's own
+    with pytest.raises(ValueError, match="classifier_runs"):
+        EvalConfig(classifier_runs=0)
+
+
 def test_inception_needs_local_weights(toy_real, tmp_path, monkeypatch):
     from clothgan.metrics import inception_features
 

@@ -25,6 +25,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inception", action="store_true",
                         help="also compute Inception-v3 FID (needs local weights; never downloads)")
     parser.add_argument("--seed", type=int, default=0, help="seed for classifiers and subsets")
+    parser.add_argument("--classifier-runs", type=int, default=1, metavar="N",
+                        help="train each synthetic-data classifier N times (seeds S, S+1, ...) and "
+                             "report the median: one training's accuracy can swing by 0.1")
     parser.add_argument("--class-mix", choices=CLASS_MIXES, default="real",
                         help="real (default): weigh the synthetic images per class to the real "
                              "data's class mix, so that each number is read against a reference "
@@ -49,12 +52,15 @@ def run(args: argparse.Namespace) -> int:
         if args.classifier_epochs < 1:
             raise ClothganError(f"--classifier-epochs must be >= 1, got {args.classifier_epochs}")
         clf = replace(clf, epochs=args.classifier_epochs)
+    if args.classifier_runs < 1:
+        raise ClothganError(f"--classifier-runs must be >= 1, got {args.classifier_runs}")
     if args.max_per_class is not None and args.max_per_class < 1:
         raise ClothganError(f"--max-per-class must be >= 1, got {args.max_per_class}")
     cfg = EvalConfig(data=DataConfig(dataset=args.dataset) if args.dataset else None, classifier=clf,
                      cas="cas" not in skip, augmentation="augmentation" not in skip,
                      memorisation="memorisation" not in skip, inception=True if args.inception else False,
-                     max_per_class=args.max_per_class, seed=args.seed, class_mix=args.class_mix)
+                     max_per_class=args.max_per_class, seed=args.seed, class_mix=args.class_mix,
+                     classifier_runs=args.classifier_runs)
     result = evaluate(args.images, cfg)
     print(json.dumps(result.to_dict()) if args.json else result.report())
     return 0
