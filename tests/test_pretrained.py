@@ -16,7 +16,8 @@ from clothgan.config import DEFAULT_PRESET, DataConfig, TrainConfig  # noqa: E40
 from clothgan.errors import ClothganError  # noqa: E402
 from clothgan.generation import read_manifest, results_run  # noqa: E402
 from clothgan.metrics import load_image_folder  # noqa: E402
-from clothgan.pretrained import PRETRAINED, PROVENANCE_FILE, available, pretrained_dir, provenance  # noqa: E402
+from clothgan.pretrained import (PRETRAINED, PROVENANCE_FILE, available, describe,  # noqa: E402
+                                 pretrained_dir, provenance)
 from clothgan.pretrained.package import MAX_BYTES, package  # noqa: E402
 from clothgan.runs import load_generator, read_run_info  # noqa: E402
 from clothgan.training import train  # noqa: E402
@@ -45,6 +46,14 @@ def test_shipped_generator_is_small_documented_and_draws_its_shape(name):
     x = np.asarray(g([np.random.default_rng(0).standard_normal((4, 100)).astype("float32"),
                       np.arange(4, dtype="int32")], training=False))
     assert x.shape == (4, size, size, channels) and -1.0 <= x.min() < x.max() <= 1.0
+
+
+def test_describe_names_the_command_and_how_it_was_scored(tmp_path):
+    line = describe(pretrained_dir("quality"))
+    m = provenance("quality")["metrics"]
+    assert provenance("quality")["command"] in line and f"FID {m['fid']:.1f}" in line
+    assert line.endswith("scored at the real class mix") == (m.get("class_mix") == "real")
+    assert describe(tmp_path) is None                     # a user's own run has no provenance
 
 
 def test_generate_pretrained_writes_a_dataset(tmp_path):

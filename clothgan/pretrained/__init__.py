@@ -65,4 +65,6 @@ def describe(run_dir) -> str | None:
                  f"{m['class_consistency']:.2f} (judge on real {m['real_accuracy']:.2f}), "
                  f"train-on-synthetic {m['cas_accuracy']:.2f} (on real "
                  f"{m['real_trained_accuracy']:.2f})")
+        if m.get("class_mix") == "real":
+            line += ", scored at the real class mix"
     return line

@@ -22,9 +22,10 @@ from ..runs import GENERATOR_FILE, RUN_FILE, generator_dir, read_run_info
 from . import PRETRAINED, PROVENANCE_FILE
 
 MAX_BYTES = 10 * 1024 * 1024
-METRIC_KEYS = ("fid", "fid_reference", "kid", "kid_reference", "class_consistency", "real_accuracy",
-               "cas_accuracy", "real_trained_accuracy", "augmented_accuracy", "real_full_accuracy",
-               "per_class_consistency", "n_images", "n_fid")
+METRIC_KEYS = ("fid", "fid_reference", "kid", "kid_reference", "class_mix", "class_consistency",
+               "real_accuracy", "class_consistency_balanced", "real_balanced_accuracy",
+               "cas_accuracy", "cas_runs", "real_trained_accuracy", "augmented_accuracy",
+               "augmented_runs", "real_full_accuracy", "per_class_consistency", "n_images", "n_fid")
 
 
 def provenance_record(run_dir: Path, name: str, command: str, metrics: dict | None = None,
