@@ -591,6 +591,7 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
     per_real = {names[c]: float(np.mean(pred_te[te.y == c] == c)) if np.any(te.y == c) else float("nan")
                 for c in present}
     real_acc = float(np.mean(pred_te[te_mask] == te.y[te_mask]))
+    real_bal = balanced_accuracy(pred_te[te_mask], te.y[te_mask])
     # The test split's class mix weights per-class consistency: the accuracy it is read against
     # was measured at that mix.
     n_test = np.array([np.sum(te.y == c) for c in present], np.float64)
@@ -625,7 +626,7 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
     if cfg.cas:
         cas_runs, cas, cas_bal = scores(syn.x, syn.y, syn_weights, te.x[te_mask], te.y[te_mask],
                                         "train on synthetic")
-        real_cas, real_cas_bal = real_acc, balanced_accuracy(pred_te[te_mask], te.y[te_mask])
+        real_cas, real_cas_bal = real_acc, real_bal
     done("cas", t)
 
     t = time.perf_counter()
@@ -657,7 +658,7 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
         kid_reference_std=kid_ref[1], kid_subsets=cfg.kid_subsets, class_consistency=consistency,
         real_accuracy=real_acc, per_class_consistency=per_syn, per_class_real_accuracy=per_real,
         class_mix=cfg.class_mix, class_consistency_balanced=float(np.mean(list(per_syn.values()))),
-        real_balanced_accuracy=balanced_accuracy(pred_te[te_mask], te.y[te_mask]),
+        real_balanced_accuracy=real_bal,
         cas_accuracy=cas, cas_balanced=cas_bal, cas_runs=cas_runs, augmented_runs=aug_runs,
         real_trained_accuracy=real_cas,
         real_trained_balanced=real_cas_bal, augmented_accuracy=aug, augmented_balanced=aug_bal,
