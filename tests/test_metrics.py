@@ -287,11 +287,15 @@ def test_cli_evaluate_json_end_to_end(tiny_folder, tmp_path, capsys):
     assert main(["generate", "--run", str(run), "--per-class", "4", "--out", str(tmp_path / "syn")]) == 0
     capsys.readouterr()
     assert main(["evaluate", "--images", str(tmp_path / "syn"), "--dataset", str(tiny_folder),
-                 "--classifier-epochs", "1", "--json"]) == 0
+                 "--classifier-epochs", "1", "--classifier-runs", "2", "--class-mix", "as-is",
+                 "--skip", "memorisation", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["n_images"] == 40 and d["image_size"] == 16 and d["channels"] == 3
     assert d["data"]["dataset"] == str(tiny_folder)
     assert 0 <= d["class_consistency"] <= 1 and d["fid"] >= 0
+    assert d["class_mix"] == "as-is" and len(d["cas_runs"]) == len(d["augmented_runs"]) == 2
+    assert main(["evaluate", "--images", str(tmp_path / "syn"), "--classifier-runs", "0"]) == 2
+    assert "--classifier-runs must be >= 1" in capsys.readouterr().err
     assert main(["evaluate", "--images", str(tmp_path / "nothing")]) == 2
     assert "no such folder" in capsys.readouterr().err
 
