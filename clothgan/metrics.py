@@ -7,14 +7,14 @@
 - train-on-synthetic, test-on-real accuracy (Classification Accuracy Score), next to the same
   classifier trained on real images;
 - augmentation gain: real + synthetic training against real alone, on the same real test set;
+- memorisation: distance from each synthetic image to its nearest training image, with a
+  threshold set by how close real held-out images come to the training set.
 
 By default (class_mix="real") every comparison is made at the real data's class mix: a folder
 with equal counts per class is weighted to the test split's mix for consistency and to the
 training split's for the classifiers it trains. Otherwise a uniform set would be read against
 an accuracy measured on a skewed mix, and a classifier trained on it would learn a uniform
 class prior that the real-trained one does not have.
-- memorisation: distance from each synthetic image to its nearest training image, with a
-  threshold set by how close real held-out images come to the training set.
 """
 from __future__ import annotations
 
@@ -610,9 +610,8 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
     def scores(x, y, w, x_test, y_test, desc) -> tuple[list[float], float, float]:
         """Test accuracies of cfg.classifier_runs classifiers (seeds seed, seed+1, ...) trained
         on (x, y, w), then their median accuracy and median balanced accuracy."""
-        acc, bal = [], []
-        for k in range(cfg.classifier_runs):
-            n = cfg.classifier_runs
+        acc, bal, n = [], [], cfg.classifier_runs
+        for k in range(n):
             clf = train_classifier(x, y, len(names), replace(cfg.classifier, seed=cfg.classifier.seed + k),
                                    desc=desc if n == 1 else f"{desc} {k + 1}/{n}",
                                    progress=progress, sample_weight=w)
