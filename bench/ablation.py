@@ -29,7 +29,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from clothgan.config import AUGMENT_POLICIES  # noqa: E402  (no TensorFlow import)
+# clothgan.config imports no TensorFlow: safe before the variable above takes effect.
+from clothgan.config import (AUGMENT_POLICIES, DataConfig, GANConfig, TrainConfig,  # noqa: E402
+                             preset)
 
 #: variant -> (preset it changes, data changes, model changes, training changes)
 VARIANTS = {
@@ -48,8 +50,6 @@ VARIANTS = {
 
 def configs(variant: str):
     """(data, model, training) of a variant."""
-    from clothgan.config import DataConfig, preset
-
     base, data_changes, model_changes, train_changes = VARIANTS[variant]
     model, training = preset(base, **train_changes)
     return DataConfig(**data_changes), model.replace(**model_changes), training
@@ -59,7 +59,6 @@ def export_raw_generator(run_dir: Path, dest: Path) -> Path:
     """RUN_DIR's last checkpoint sampled with the raw generator weights, not their EMA, as a run
     directory: the same training, only the sampling weights differ."""
     from clothgan.checkpoint import load_checkpoint
-    from clothgan.config import GANConfig, TrainConfig
     from clothgan.models import build_generator
     from clothgan.runs import GENERATOR_FILE, read_run_info, write_run_info
     from clothgan.training import build_gan
@@ -92,7 +91,6 @@ def main() -> None:
         return sampling_weights(Path(args.from_run), args.per_class)
 
     from clothgan import generate
-    from clothgan.config import DataConfig
     from clothgan.metrics import EvalConfig, evaluate
     from clothgan.training import train
 
@@ -126,7 +124,6 @@ def main() -> None:
 def sampling_weights(run_dir: Path, per_class: int) -> None:
     """Print one JSON row each for RUN_DIR's last epoch sampled with EMA and with raw weights."""
     from clothgan import generate
-    from clothgan.config import DataConfig
     from clothgan.metrics import EvalConfig, evaluate
 
     raw = export_raw_generator(run_dir, run_dir.with_name(run_dir.name + "-raw"))
