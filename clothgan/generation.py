@@ -5,6 +5,7 @@ same image whatever the batch size, the number of images asked for, or the other
 """
 from __future__ import annotations
 
+import copy
 import csv
 import hashlib
 import json
@@ -48,6 +49,18 @@ def class_noise(seed: int, label: int, n: int, latent_dim: int, start: int = 0) 
     return rng.standard_normal((n, latent_dim), dtype=np.float32)
 
 
+def check_truncation(value) -> float:
+    """A valid noise scale as a float: > 0 and finite (1 = the noise the generator trained on)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ClothganError(f"truncation must be a number, got {value!r}") from None
+    if not (np.isfinite(value) and value > 0):
+        raise ClothganError(f"truncation must be > 0 (1 = unscaled noise, 0.5-0.8 = more typical "
+                            f"images), got {value}")
+    return value
+
+
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """[-1, 1] floats -> uint8 pixels, the inverse of the preprocessing's x / 127.5 - 1."""
     return np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
@@ -87,25 +100,33 @@ class Sampler:
     BF16_MAX_TOLERANCE = 8 * GREY
 
     def __init__(self, model, info: RunInfo, checkpoint_sha256: str = "", precision: str = "auto",
-                 run_dir: str | os.PathLike | None = None):
+                 run_dir: str | os.PathLike | None = None, truncation: float | None = None):
         self.model = model
         self.info = info
         self.checkpoint_sha256 = checkpoint_sha256
         self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.truncation = check_truncation(info.truncation if truncation is None else truncation)
         self.precision, self._fn = self._compile(precision)
 
     @classmethod
     def load(cls, run_dir: str | os.PathLike, precision: str = "auto",
-             which: str = "best") -> "Sampler":
+             which: str = "best", truncation: float | None = None) -> "Sampler":
         """The generator of a run directory (see clothgan.runs): its kept best one if it has
-        one and `which` is "best", else the last epoch's."""
+        one and `which` is "best", else the last epoch's. truncation: the noise scale; None
+        takes the run's own (chosen on the validation split after training, else 1)."""
         run_dir = Path(run_dir)
         if not run_dir.is_dir():
             raise ClothganError(f"{run_dir}: no such run directory; train one with "
                                 "`clothgan train --out DIR` or pass the folder that holds run.json")
         run_dir = generator_dir(run_dir, which)
         model, info = load_generator(run_dir)
-        return cls(model, info, file_sha256(run_dir / GENERATOR_FILE), precision, run_dir)
+        return cls(model, info, file_sha256(run_dir / GENERATOR_FILE), precision, run_dir, truncation)
+
+    def with_truncation(self, truncation: float) -> "Sampler":
+        """The same loaded generator sampling with another noise scale."""
+        other = copy.copy(self)
+        other.truncation = check_truncation(truncation)
+        return other
 
     # -- properties of the run -------------------------------------------------------------------
     @property
@@ -181,9 +202,15 @@ class Sampler:
         if len(noise) == 0:
             return np.zeros((0, self.info.image_size, self.info.image_size, self.info.channels),
                             np.float32)
-        out = [self._fn(noise[i:i + batch_size], labels[i:i + batch_size]).numpy()
+        out = [self.sample(noise[i:i + batch_size], labels[i:i + batch_size])
                for i in range(0, len(noise), batch_size)]
         return np.concatenate(out)
+
+    def sample(self, noise: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """One generator call on float32 noise and int32 labels, the noise scaled by truncation."""
+        if self.truncation != 1.0:
+            noise = noise * np.float32(self.truncation)
+        return self._fn(noise, labels).numpy()
 
     def class_samples(self, cls: str | int, n: int, seed: int = 0, start: int = 0) -> np.ndarray:
         """Samples start..start+n-1 of one class: the very images `generate` writes for that seed."""
@@ -250,6 +277,7 @@ class GenerationResult:
     checkpoint_sha256: str
     precision: str
     seconds: float
+    truncation: float = 1.0
     manifest: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -329,7 +357,8 @@ def noise_batches(labels: list[int], per_class: int, latent_dim: int, seed: int,
 def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathLike, seed: int = 0,
              classes: Sequence[str] | None = None, overwrite: bool = False, batch_size: int = 1024,
              workers: int = 2, precision: str = "auto", progress: bool = True,
-             sampler: Sampler | None = None, which: str = "best") -> GenerationResult:
+             sampler: Sampler | None = None, which: str = "best",
+             truncation: float | None = None) -> GenerationResult:
     """Write `per_class` generated images of each class as DIR/<class>/<name>.png + manifest.csv.
 
     Deterministic for a seed (and precision): sample i of class c always gets the same noise.
@@ -337,7 +366,8 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
     complete, so an interrupted or failed run leaves no partial dataset. `workers` threads encode
     and write PNGs while the next batch is generated (0: in the calling thread). `sampler` reuses
     an already loaded generator. which: "best" uses the run's kept best generator when it has
-    one (RUN_DIR/best/), "last" the last epoch's.
+    one (RUN_DIR/best/), "last" the last epoch's. truncation: the noise scale (see
+    Sampler.load); None keeps the run's own, or the given sampler's.
     """
     from tqdm.auto import tqdm
 
@@ -348,6 +378,8 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
     out_dir = Path(out_dir).expanduser().absolute()
     check_out_dir(out_dir, overwrite)
     sampler = sampler or Sampler.load(run_dir, precision, which)
+    if truncation is not None:
+        sampler = sampler.with_truncation(truncation)
     labels = sampler.labels_of(classes)
     names = sampler.class_names
     tmp = staging_dir(out_dir)
@@ -362,7 +394,7 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
                      disable=not progress) as bar:
             pending = []
             for z, y, idx in noise_batches(labels, per_class, sampler.latent_dim, seed, batch_size):
-                pixels = to_uint8(sampler._fn(z, y).numpy())
+                pixels = to_uint8(sampler.sample(z, y))
                 rel = [f"{names[lab]}/{file_name(seed, i)}" for lab, i in zip(y, idx)]
                 rows.extend((r, names[lab], int(lab), seed, int(i), sampler.checkpoint_sha256)
                             for r, lab, i in zip(rel, y, idx))
@@ -392,14 +424,16 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
             "checkpoint_sha256": sampler.checkpoint_sha256,
             "seed": seed, "per_class": per_class, "classes": [names[lab] for lab in labels],
             "image_size": sampler.info.image_size, "channels": sampler.info.channels,
-            "precision": sampler.precision, "run_config": sampler.info.config,
+            "precision": sampler.precision, "truncation": sampler.truncation,
+            "run_config": sampler.info.config,
         }, indent=2, default=str))
         commit_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return GenerationResult(out_dir, {names[lab]: per_class for lab in labels}, seed,
-                            sampler.checkpoint_sha256, sampler.precision, time.perf_counter() - t0)
+                            sampler.checkpoint_sha256, sampler.precision, time.perf_counter() - t0,
+                            sampler.truncation)
 
 
 def read_manifest(out_dir: str | os.PathLike) -> list[dict]:

@@ -17,6 +17,7 @@ RUN_FILE = "run.json"
 GENERATOR_FILE = "generator.keras"
 BEST_DIR = "best"            # RUN_DIR/best/: the kept generator, itself a run directory
 BEST_FILE = "best.json"      # ... with its validation scores
+TRUNCATION_FILE = "truncation.json"   # the noise scales tried after training and their scores
 GENERATORS = ("best", "last")
 
 
@@ -29,6 +30,7 @@ class RunInfo:
     preset: str = "seed"
     config: dict = field(default_factory=dict)   # the full configs used (data, model, training)
     epochs_done: int = 0
+    truncation: float = 1.0   # noise scale to sample with (clothgan.selection.tune_truncation)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)

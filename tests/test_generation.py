@@ -209,6 +209,38 @@ def test_cli_generate_and_errors(tiny_run, tmp_path, capsys):
                  str(tmp_path / "z")]) == 2
 
 
+def test_truncation_scales_the_noise_and_is_checked(tiny_run, tmp_path, capsys):
+    from dataclasses import replace
+
+    from clothgan.cli import main
+    from clothgan.generation import Sampler
+    from clothgan.runs import read_run_info, write_run_info
+
+    plain = Sampler.load(tiny_run, "float32")
+    assert plain.truncation == 1.0                       # run.json without a chosen scale
+    half = plain.with_truncation(0.5)
+    z = np.random.default_rng(3).standard_normal((6, LATENT), dtype=np.float32)
+    y = np.arange(6, dtype=np.int32)
+    np.testing.assert_allclose(half.images(z, y), plain.images(0.5 * z, y), atol=1e-6)
+    assert plain.truncation == 1.0                       # with_truncation left the original alone
+
+    # A run's own scale is the default; an explicit one overrides it.
+    run = tmp_path / "tuned"
+    import shutil
+
+    shutil.copytree(tiny_run, run)
+    write_run_info(run, replace(read_run_info(run), truncation=0.5))
+    assert Sampler.load(run, "float32").truncation == 0.5
+    assert Sampler.load(run, "float32", truncation=0.9).truncation == 0.9
+    np.testing.assert_allclose(Sampler.load(run, "float32").images(z, y), half.images(z, y), atol=1e-6)
+
+    for bad in ("0", "-1", "nan"):
+        assert main(["generate", "--run", str(run), "--per-class", "1", "--out",
+                     str(tmp_path / f"bad{bad}"), "--truncation", bad]) == 2
+        assert "truncation must be > 0" in capsys.readouterr().err
+        assert not (tmp_path / f"bad{bad}").exists()
+
+
 def test_api_errors(tiny_run, tmp_path):
     from clothgan.generation import generate
 

@@ -30,6 +30,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=1024, help="images per generator call")
     parser.add_argument("--precision", choices=("auto", "float32", "mixed_bfloat16"), default="auto",
                         help="inference precision; auto uses bf16 on CPUs with native bf16 units")
+    parser.add_argument("--truncation", type=float, metavar="PSI",
+                        help="scale the noise by PSI: below 1 gives more typical, more clearly "
+                             "labelled images (the truncation trick). Default: the run's own value, "
+                             "chosen on the validation split when training ended (1 if none)")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
 
@@ -51,15 +55,16 @@ def run(args: argparse.Namespace) -> int:
         run_dir = pretrained_dir(args.pretrained)
     res = generate(run_dir, args.per_class, args.out, seed=args.seed, classes=classes,
                    overwrite=args.overwrite, batch_size=args.batch_size, precision=args.precision,
-                   which=args.generator)
+                   which=args.generator, truncation=args.truncation)
     summary = {"out": str(res.out_dir), "manifest": str(res.manifest), "images": res.total,
                "per_class": res.counts, "seed": res.seed, "checkpoint_sha256": res.checkpoint_sha256,
-               "precision": res.precision, "seconds": round(res.seconds, 3),
+               "precision": res.precision, "truncation": res.truncation, "seconds": round(res.seconds, 3),
                "images_per_second": round(res.images_per_second, 1)}
     if args.json:
         print(json.dumps(summary))
     else:
         print(f"wrote {res.total} images ({len(res.counts)} classes x {args.per_class}) to {res.out_dir}"
-              f" in {res.seconds:.1f} s ({res.images_per_second:.0f} images/s, {res.precision})")
+              f" in {res.seconds:.1f} s ({res.images_per_second:.0f} images/s, {res.precision}, "
+              f"truncation {res.truncation:g})")
         print(f"manifest: {res.manifest}")
     return 0
