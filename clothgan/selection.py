@@ -6,6 +6,11 @@ sampling generator's FID (in the judge classifier's feature space, as `clothgan 
 measures it) and class consistency against the real VALIDATION split, and copies the generator
 to RUN_DIR/best/ (a complete run directory) whenever the chosen score improves. The test split
 stays untouched, so `clothgan evaluate` still reports an unbiased number for the kept model.
+
+After training, `tune_truncation` picks the kept generator's noise scale the same way: it scores
+the noise N(0, 1) multiplied by each value of a grid, and writes the one with the lowest
+validation FID into the kept generator's run.json. Samplers use that scale unless they are
+told another (the truncation trick: scaling the noise down trades variety for typical images).
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ from .config import DataConfig
 from .generation import to_uint8
 from .metrics import FeatureSpace, fid
 from .outdir import commit_dir, staging_dir
-from .runs import BEST_DIR, BEST_FILE, GENERATOR_FILE, RunInfo, write_run_info
+from .runs import BEST_DIR, BEST_FILE, GENERATOR_FILE, TRUNCATION_FILE, RunInfo, write_run_info
 
 #: Score keys written into the history, and whether lower is better.
 SCORES = {"fid": ("val_fid", True), "consistency": ("val_consistency", False)}
@@ -52,17 +57,61 @@ class ValidationScorer:
         self.noise = np.random.default_rng([seed, 0x5E1EC7]).standard_normal(
             (len(val.y), latent_dim), dtype=np.float32)
 
-    def images(self, generator) -> np.ndarray:
-        """The generator's images for the fixed noise, rounded to 8-bit pixels like saved PNGs."""
-        out = [np.asarray(generator([self.noise[i:i + 512], self.labels[i:i + 512]], training=False))
+    def images(self, generator, truncation: float = 1.0) -> np.ndarray:
+        """The generator's images for the fixed noise times `truncation`, rounded to 8-bit
+        pixels like saved PNGs."""
+        noise = self.noise * np.float32(truncation)
+        out = [np.asarray(generator([noise[i:i + 512], self.labels[i:i + 512]], training=False))
                for i in range(0, len(self.labels), 512)]
         return to_uint8(np.concatenate(out)).astype(np.float32) / 127.5 - 1.0
 
-    def __call__(self, generator) -> dict[str, float]:
-        x = self.images(generator)
+    def __call__(self, generator, truncation: float = 1.0) -> dict[str, float]:
+        x = self.images(generator, truncation)
         pred = self._run(self.judge, x).argmax(1)
         return {"val_fid": fid(self.features(x), self.features.reference),
                 "val_consistency": float(np.mean(pred == self.labels))}
+
+
+#: Noise scales `tune_truncation` tries.
+TRUNCATION_GRID = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+def choose_truncation(generator, scorer: ValidationScorer, grid=TRUNCATION_GRID,
+                      progress: bool = False) -> tuple[float, dict[float, dict[str, float]]]:
+    """(the noise scale of `grid` with the lowest validation FID, every scale's scores)."""
+    from tqdm.auto import tqdm
+
+    if not grid or min(grid) <= 0:
+        raise ValueError(f"truncation grid must hold values > 0, got {tuple(grid)}")
+    scores = {float(t): scorer(generator, t)
+              for t in tqdm(grid, desc="truncation", unit="scale", disable=not progress)}
+    finite = {t: v for t, v in scores.items() if np.isfinite(v["val_fid"])}
+    best = min(finite, key=lambda t: finite[t]["val_fid"]) if finite else 1.0
+    return best, scores
+
+
+def tune_truncation(run_dir, scorer: ValidationScorer | None = None, grid=TRUNCATION_GRID,
+                    which: str = "best", progress: bool = True) -> float:
+    """Choose a run's noise scale on the validation split and record it in its run.json.
+
+    The generator that `which` names (see clothgan.runs.generator_dir) is scored; its folder gets
+    the chosen scale in run.json and every scale's scores in truncation.json. Returns the scale.
+    """
+    from .runs import generator_dir, load_generator, read_run_info
+
+    folder = generator_dir(run_dir, which)
+    generator, info = load_generator(folder)
+    if scorer is None:
+        data = DataConfig.from_dict(info.config["data"]) if info.config.get("data") else None
+        if data is None:
+            raise ValueError(f"{folder}: run.json records no data config to score against")
+        scorer = ValidationScorer(data, info.latent_dim, progress=progress)
+    best, scores = choose_truncation(generator, scorer, grid, progress)
+    (folder / TRUNCATION_FILE).write_text(json.dumps({
+        "truncation": best, "metric": "val_fid", "judge": scorer.judge_info.key,
+        "scores": {str(t): v for t, v in scores.items()}}, indent=2))
+    write_run_info(folder, replace(read_run_info(folder), truncation=best))
+    return best
 
 
 def read_best(run_dir) -> dict | None:

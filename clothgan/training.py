@@ -36,6 +36,7 @@ class TrainResult:
     gan: object = field(repr=False)          # the ConditionalGAN, for notebooks
     policy: str = "float32"
     replicas: int = 1
+    truncation: float | None = None   # the kept generator's noise scale, when one was chosen
 
 
 # -- hardware ---------------------------------------------------------------------------------
@@ -352,4 +353,11 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
             f"training diverged: {losses} at epoch {t['epoch']}, step {t['step']}; "
             f"{out / CHECKPOINT_FILE} keeps the last good state (epoch {result.epochs_done}). "
             "Lower --lr, or use --precision float32, and start a new run")
+    if keeper and keeper[0].best is not None:
+        from .selection import tune_truncation
+
+        result.truncation = tune_truncation(out, scorer, progress=progress)
+        if verbose:
+            print(f"clothgan train: sampling noise scale (truncation) {result.truncation:g}, "
+                  f"chosen on the validation split; override with `generate --truncation`")
     return result

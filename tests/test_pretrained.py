@@ -95,3 +95,17 @@ def test_package_copies_the_kept_generator_with_provenance(tmp_path):
     assert prov["training"]["cpu_seconds"] > 0 and prov["kept"] is None
     # The commit is the one the run recorded when it started, not whatever is checked out now.
     assert prov["commit"] == read_run_info(run).config["code"]["commit"]
+    assert prov["truncation"] == 1.0
+
+    # A run whose noise scale was tuned ships it: in run.json, truncation.json and provenance.
+    from dataclasses import replace
+
+    from clothgan.pretrained import describe
+    from clothgan.runs import TRUNCATION_FILE, write_run_info
+
+    write_run_info(run, replace(read_run_info(run), truncation=0.6))
+    (run / TRUNCATION_FILE).write_text(json.dumps({"truncation": 0.6}))
+    dest = package(run, "quality", "clothgan train --out run --epochs 1", dest_root=tmp_path / "again")
+    assert (dest / TRUNCATION_FILE).is_file() and read_run_info(dest).truncation == 0.6
+    assert json.loads((dest / PROVENANCE_FILE).read_text())["truncation"] == 0.6
+    assert "noise scale 0.6" in describe(dest)

@@ -16,7 +16,7 @@ from clothgan.cli import main  # noqa: E402
 from clothgan.config import DataConfig, TrainConfig  # noqa: E402
 from clothgan.errors import ClothganError  # noqa: E402
 from clothgan.generation import read_manifest  # noqa: E402
-from clothgan.runs import generator_dir, load_generator, read_run_info  # noqa: E402
+from clothgan.runs import TRUNCATION_FILE, generator_dir, load_generator, read_run_info  # noqa: E402
 from clothgan.selection import ValidationScorer, read_best  # noqa: E402
 from clothgan.training import train  # noqa: E402
 
@@ -30,13 +30,21 @@ def tiny_data(tmp_path_factory) -> DataConfig:
 
 
 class Scripted:
-    """Replaces ValidationScorer.__call__: returns scripted FIDs and remembers each generator's weights."""
+    """Replaces ValidationScorer.__call__: returns scripted FIDs and remembers each generator's weights.
+
+    The keeper's calls (no truncation) pop the script; tune_truncation's calls score each noise
+    scale t as |t - 0.7|, so 0.7 is the scale to choose.
+    """
 
     def __init__(self, fids):
         self.fids = list(fids)
         self.weights = []
+        self.truncations = []
 
-    def __call__(self, generator):   # patched onto the class as a bound method: no scorer arg
+    def __call__(self, generator, truncation=None):   # patched onto the class: no scorer arg
+        if truncation is not None:
+            self.truncations.append(truncation)
+            return {"val_fid": abs(truncation - 0.7), "val_consistency": 0.5}
         self.weights.append([w.copy() for w in generator.get_weights()])
         return {"val_fid": self.fids.pop(0), "val_consistency": 0.5}
 
@@ -89,6 +97,33 @@ def test_generate_uses_the_kept_generator_unless_told_last(tiny_data, tmp_path, 
     assert len(shas["best"]) == len(shas["last"]) == 1 and shas["best"] != shas["last"]
 
 
+def test_training_ends_by_choosing_the_noise_scale_that_generate_uses(tiny_data, tmp_path,
+                                                                      monkeypatch):
+    from clothgan.generation import Sampler
+
+    script = Scripted([4.0, 2.0, 3.0])
+    monkeypatch.setattr(ValidationScorer, "__call__", script.__call__)
+    out = tmp_path / "run"
+    result = train(out, tiny_data, training=KEEP, progress=False, verbose=False)
+    assert script.truncations == list(selection.TRUNCATION_GRID)
+    assert result.truncation == 0.7
+    assert read_run_info(out / "best").truncation == 0.7
+    assert read_run_info(out).truncation == 1.0            # the last epoch's generator was not tuned
+    record = json.loads((out / "best" / TRUNCATION_FILE).read_text())
+    assert record["truncation"] == 0.7 and len(record["scores"]) == len(selection.TRUNCATION_GRID)
+
+    # generate samples with the chosen scale unless told another, and records which it used.
+    sampler = Sampler.load(out, "float32")
+    z = np.random.default_rng(0).standard_normal((4, sampler.latent_dim), dtype=np.float32)
+    y = np.arange(4, dtype=np.int32)
+    expected = np.asarray(sampler.model([z * np.float32(0.7), y], training=False))
+    np.testing.assert_allclose(sampler.images(z, y), expected, atol=1e-6)
+    for flag, used in (([], 0.7), (["--truncation", "1"], 1.0)):
+        dest = tmp_path / f"gen{used}"
+        assert main(["generate", "--run", str(out), "--per-class", "1", "--out", str(dest), *flag]) == 0
+        assert json.loads((dest / "dataset.json").read_text())["truncation"] == used
+
+
 def test_validation_scorer_is_deterministic_and_uses_the_judge(tiny_data, monkeypatch):
     from clothgan.models import build_generator
     from clothgan.config import GANConfig
@@ -106,6 +141,19 @@ def test_validation_scorer_is_deterministic_and_uses_the_judge(tiny_data, monkey
     class Replay:
         def __call__(self, inputs, training=False):
             return val.x[: len(inputs[1])]
+
+    # The noise scale reaches the generator: a scale of 0.5 halves the noise it is given.
+    seen = []
+
+    class Echo:
+        def __call__(self, inputs, training=False):
+            seen.append(np.asarray(inputs[0]))
+            return np.zeros((len(inputs[1]), 28, 28, 1), np.float32)
+
+    scorer.images(Echo(), 0.5)
+    scorer.images(Echo())
+    np.testing.assert_allclose(seen[0], 0.5 * seen[1], rtol=1e-6)
+    assert scorer(g, 0.5) != a
 
     s = scorer(Replay())
     judge_acc = float(np.mean(scorer.judge.predict(val.x, verbose=0).argmax(1) == val.y))

@@ -67,4 +67,6 @@ def describe(run_dir) -> str | None:
                  f"{m['real_trained_accuracy']:.2f})")
         if m.get("class_mix") == "real":
             line += ", scored at the real class mix"
+    if p.get("truncation", 1.0) != 1.0:
+        line += f"; samples with noise scale {p['truncation']:g} (chosen on the validation split)"
     return line

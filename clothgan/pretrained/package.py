@@ -3,10 +3,12 @@
     python -m clothgan.pretrained.package RUN_DIR NAME --command "clothgan train ..." \\
         [--metrics EVAL.json] [--cpu-seconds-total S]
 
-Copies the run's kept best generator (or its last one) and run.json, and writes
-provenance.json: the training command, the data (config, registry URL, image count), the git
-commit of the code that trained it (from run.json, or --commit), the training CPU time, the
-kept epoch and its validation scores, and the `clothgan evaluate --json` metrics when given.
+Copies the run's kept best generator (or its last one), its run.json and its truncation.json
+(the noise scale chosen on the validation split), and writes provenance.json: the training
+command, the data (config, registry URL, image count), the git commit of the code that trained
+it (from run.json, or --commit), the training CPU time, the kept epoch and its validation
+scores, the noise scale, and the `clothgan evaluate --json` metrics when given (measured on
+images generated at that scale).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import ClothganError
-from ..runs import GENERATOR_FILE, RUN_FILE, generator_dir, read_run_info
+from ..runs import GENERATOR_FILE, RUN_FILE, TRUNCATION_FILE, generator_dir, read_run_info
 from . import PRETRAINED, PROVENANCE_FILE
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -55,6 +57,7 @@ def provenance_record(run_dir: Path, name: str, command: str, metrics: dict | No
                      "cpu_seconds": history[-1].get("cpu_seconds") if history else None,
                      "process_cpu_seconds": cpu_seconds_total, "config": info.config},
         "kept": read_best(run_dir),
+        "truncation": read_run_info(generator_dir(run_dir, "best")).truncation,
         "metrics": {k: metrics[k] for k in METRIC_KEYS if metrics and k in metrics} or None,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": {"clothgan": __version__, "tensorflow": tf.__version__,
@@ -76,6 +79,8 @@ def package(run_dir, name: str, command: str, metrics: dict | None = None,
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src / GENERATOR_FILE, dest / GENERATOR_FILE)
     shutil.copyfile(src / RUN_FILE, dest / RUN_FILE)
+    if (src / TRUNCATION_FILE).is_file():
+        shutil.copyfile(src / TRUNCATION_FILE, dest / TRUNCATION_FILE)
     record = provenance_record(run_dir, name, command, metrics, cpu_seconds_total, code, note)
     (dest / PROVENANCE_FILE).write_text(json.dumps(record, indent=2, default=str) + "\n")
     return dest
