@@ -231,8 +231,14 @@ def test_classifier_runs_report_the_median_of_seeded_trainings(toy_real, tmp_pat
     assert r.cas_accuracy == pytest.approx(np.median(r.cas_runs))
     row = {c.metric: c for c in r.comparisons()}["train on synthetic, test on real"]
     assert row.value_std == pytest.approx(np.std(r.cas_runs)) and "median of 3" in row.meaning
+    # The real baseline is trained with the same seeds, not taken from the judge's one training.
+    assert len(r.real_trained_runs) == 3
+    assert r.real_trained_accuracy == pytest.approx(np.median(r.real_trained_runs))
+    assert row.reference_std == pytest.approx(np.std(r.real_trained_runs))
+    assert "median of 3" in row.reference_is
     one = evaluate(_imageset(tmp_path, x, y), replace(cfg, classifier_runs=1), progress=False, real=toy_real)
     assert one.cas_runs == r.cas_runs[:1]                                  # run 1 is the seed's own
+    assert one.real_trained_runs is None and one.real_trained_accuracy == one.real_accuracy
     with pytest.raises(ValueError, match="classifier_runs"):
         EvalConfig(classifier_runs=0)
 

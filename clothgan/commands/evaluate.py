@@ -27,7 +27,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed for classifiers and subsets")
     parser.add_argument("--classifier-runs", type=int, default=1, metavar="N",
                         help="train each synthetic-data classifier N times (seeds S, S+1, ...) and "
-                             "report the median: one training's accuracy can swing by 0.1")
+                             "report the median: one training's accuracy can swing by 0.1. Above "
+                             "1, the train-on-real baseline is trained N times too, same seeds")
     parser.add_argument("--class-mix", choices=CLASS_MIXES, default="real",
                         help="real (default): weigh the synthetic images per class to the real "
                              "data's class mix, so that each number is read against a reference "
