@@ -68,7 +68,8 @@ class DataConfig:
 NETWORKS = ("article", "projection")
 
 #: Named recipes. "seed": the article's design. "quality": the article's networks sampled from
-#: an EMA of the generator, best generator kept (the recipe that won at 60 CPU-minutes, README).
+#: an EMA of the generator with a noise scale chosen on validation photos, best generator kept
+#: (the recipe that won at 60 CPU-minutes, README).
 #: "projection": the small-data techniques (spectral norm, projection discriminator,
 #: class-conditional batch norm, hinge loss, DiffAugment, EMA): ahead early, behind at 60 minutes.
 GAN_PRESETS = ("seed", "quality", "projection")
@@ -85,9 +86,9 @@ AUGMENT_POLICIES = ("color", "translation", "cutout")
 #: What each preset changes from GANConfig's (seed) defaults.
 PRESET_CHANGES: dict[str, dict] = {
     "seed": {},
-    "quality": dict(ema_decay=0.999),
+    "quality": dict(ema_decay=0.999, tune_truncation=True),
     "projection": dict(networks="projection", loss="hinge", augment=AUGMENT_POLICIES,
-                       ema_decay=0.999, g_filters=64, d_filters=64),
+                       ema_decay=0.999, tune_truncation=True, g_filters=64, d_filters=64),
 }
 #: Every preset keeps its best-scoring generator: that changes only which weights are sampled
 #: (the seed run's validation FID swings by 30% between scorings).
@@ -112,6 +113,8 @@ class GANConfig:
     loss: str = "bce"             # "bce" (D outputs a probability) | "hinge" (D outputs a logit)
     augment: tuple[str, ...] = ()  # DiffAugment policy applied to real and fake images before D
     ema_decay: float = 0.0        # > 0: sample from an exponential moving average of G's weights
+    tune_truncation: bool = False  # when training ends, choose the noise scale to sample with on
+                                   # the validation split (needs keep_best; clothgan.selection)
     aux_weight: float = 0.0       # > 0: D also classifies (trained on real images), G is pushed
                                   # to make images D classifies as their label (projection only)
 

@@ -26,7 +26,8 @@ from .config import DataConfig
 from .generation import to_uint8
 from .metrics import FeatureSpace, fid
 from .outdir import commit_dir, staging_dir
-from .runs import BEST_DIR, BEST_FILE, GENERATOR_FILE, TRUNCATION_FILE, RunInfo, write_run_info
+from .runs import (BEST_DIR, BEST_FILE, GENERATOR_FILE, TRUNCATION_FILE, RunInfo, generator_dir,
+                   load_generator, read_run_info, write_run_info)
 
 #: Score keys written into the history, and whether lower is better.
 SCORES = {"fid": ("val_fid", True), "consistency": ("val_consistency", False)}
@@ -97,8 +98,6 @@ def tune_truncation(run_dir, scorer: ValidationScorer | None = None, grid=TRUNCA
     The generator that `which` names (see clothgan.runs.generator_dir) is scored; its folder gets
     the chosen scale in run.json and every scale's scores in truncation.json. Returns the scale.
     """
-    from .runs import generator_dir, load_generator, read_run_info
-
     folder = generator_dir(run_dir, which)
     generator, info = load_generator(folder)
     if scorer is None:

@@ -353,7 +353,7 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
             f"training diverged: {losses} at epoch {t['epoch']}, step {t['step']}; "
             f"{out / CHECKPOINT_FILE} keeps the last good state (epoch {result.epochs_done}). "
             "Lower --lr, or use --precision float32, and start a new run")
-    if keeper and keeper[0].best is not None:
+    if model.tune_truncation and keeper and keeper[0].best is not None:
         from .selection import tune_truncation
 
         result.truncation = tune_truncation(out, scorer, progress=progress)

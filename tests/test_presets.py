@@ -16,13 +16,14 @@ from clothgan.models import build_discriminator, build_generator  # noqa: E402
 from clothgan.runs import load_generator, read_run_info  # noqa: E402
 
 
-def test_quality_is_the_article_networks_with_ema_and_the_keeper():
+def test_quality_is_the_article_networks_with_ema_a_tuned_noise_scale_and_the_keeper():
     seed, seed_training = preset("seed")
     quality, quality_training = preset("quality")
     assert DEFAULT_PRESET == "quality" and set(GAN_PRESETS) == {"seed", "quality", "projection"}
     assert (quality.networks, quality.loss, quality.augment) == ("article", "bce", ())
     assert quality.ema_decay == 0.999 and seed.ema_decay == 0.0
-    assert quality.replace(preset="seed", ema_decay=0.0) == seed
+    assert quality.tune_truncation and not seed.tune_truncation    # seed samples as the article
+    assert quality.replace(preset="seed", ema_decay=0.0, tune_truncation=False) == seed
     assert quality_training == seed_training and quality_training.keep_best == "fid"
     g, d = build_generator(quality), build_discriminator(quality)
     assert g.get_layer("label_embedding") and d.get_layer("p_real")

@@ -101,10 +101,17 @@ def test_training_ends_by_choosing_the_noise_scale_that_generate_uses(tiny_data,
                                                                       monkeypatch):
     from clothgan.generation import Sampler
 
-    script = Scripted([4.0, 2.0, 3.0])
+    from clothgan.config import GANConfig
+
+    script = Scripted([4.0, 2.0, 3.0, 4.0, 2.0, 3.0])
     monkeypatch.setattr(ValidationScorer, "__call__", script.__call__)
+    # The article's design (the seed preset) samples plain N(0, 1) noise, as the article does.
+    plain = train(tmp_path / "plain", tiny_data, training=KEEP, progress=False, verbose=False)
+    assert plain.truncation is None and script.truncations == []
+    assert read_run_info(tmp_path / "plain" / "best").truncation == 1.0
     out = tmp_path / "run"
-    result = train(out, tiny_data, training=KEEP, progress=False, verbose=False)
+    result = train(out, tiny_data, GANConfig(tune_truncation=True), training=KEEP, progress=False,
+                   verbose=False)
     assert script.truncations == list(selection.TRUNCATION_GRID)
     assert result.truncation == 0.7
     assert read_run_info(out / "best").truncation == 0.7
