@@ -52,7 +52,9 @@ def test_describe_names_the_command_and_how_it_was_scored(tmp_path):
     line = describe(pretrained_dir("quality"))
     m = provenance("quality")["metrics"]
     assert provenance("quality")["command"] in line and f"FID {m['fid']:.1f}" in line
-    assert line.endswith("scored at the real class mix") == (m.get("class_mix") == "real")
+    assert ("scored at the real class mix" in line) == (m.get("class_mix") == "real")
+    scale = provenance("quality").get("truncation", 1.0)
+    assert (f"noise scale {scale:g}" in line) == (scale != 1.0)
     assert describe(tmp_path) is None                     # a user's own run has no provenance
 
 
@@ -61,7 +63,11 @@ def test_generate_pretrained_writes_a_dataset(tmp_path):
     assert main(["generate", "--pretrained", "quality", "--per-class", "3", "--out", str(out)]) == 0
     rows = read_manifest(out)
     assert len(rows) == 30 and {r["class"] for r in rows} == set(load_image_folder(out).class_names)
-    assert json.loads((out / "dataset.json").read_text())["run"] == str(pretrained_dir("quality"))
+    written = json.loads((out / "dataset.json").read_text())
+    assert written["run"] == str(pretrained_dir("quality"))
+    # It samples at the scale its provenance was scored at.
+    assert written["truncation"] == provenance("quality")["truncation"] == read_run_info(
+        pretrained_dir("quality")).truncation
 
 
 def test_notebooks_fall_back_to_the_shipped_generator(monkeypatch, tmp_path):
