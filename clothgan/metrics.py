@@ -634,15 +634,14 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
     t = time.perf_counter()
     # One training per seed varies by several points (0.64-0.76 on the real photos), so with
     # several runs the real baseline gets the same seeds instead of the judge's single training.
-    real_runs, real_preds = None, None
+    real_preds, real_runs, real_med, real_med_bal = None, None, real_acc, real_bal
     if cfg.classifier_runs > 1 and (cfg.cas or cfg.augmentation):
         real_preds = fits(tr.x, tr.y, None, "train on real")
+        real_runs, real_med, real_med_bal = scores(real_preds, te_mask)
     cas_runs = cas = cas_bal = real_cas = real_cas_bal = None
     if cfg.cas:
         cas_runs, cas, cas_bal = scores(fits(syn.x, syn.y, syn_weights, "train on synthetic"), te_mask)
-        real_cas, real_cas_bal = real_acc, real_bal
-        if real_preds is not None:
-            real_runs, real_cas, real_cas_bal = scores(real_preds, te_mask)
+        real_cas, real_cas_bal = real_med, real_med_bal
     done("cas", t)
 
     t = time.perf_counter()
@@ -653,8 +652,6 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
                                              mixed_weights, "train on real + synthetic"), everything)
         real_full = (float(np.mean(pred_te == te.y)) if real_preds is None
                      else scores(real_preds, everything)[1])
-        if real_runs is None and real_preds is not None:
-            real_runs = scores(real_preds, te_mask)[0]
     done("augmentation", t)
 
     t = time.perf_counter()
