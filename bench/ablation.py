@@ -14,7 +14,9 @@ moving average), projection (that preset: every technique on) and, each changing
 from projection: no-diffaugment, no-ema, no-keeper (the last generator instead of the kept
 best), foreground (garments cut out onto white), ttur (D at 4e-4, G at 1e-4, Adam betas
 0 / 0.9), aux-classifier (D also classifies real images; G is pushed to make images D
-classifies as their label); and quality-diffaugment, quality with DiffAugment (colour,
+classifies as their label), no-spectral-norm, no-projection-head (D takes the article's label
+plane instead) and no-conditional-bn (G: plain batch norm and the article's label plane; see
+clothgan.config.PROJECTION_PARTS); and quality-diffaugment, quality with DiffAugment (colour,
 translation, cutout) on the article's networks. Scores are at the real class mix
 (`clothgan evaluate`'s default).
 """
@@ -45,6 +47,9 @@ VARIANTS = {
     "foreground": ("projection", {"foreground": True}, {}, {}),
     "ttur": ("projection", {}, {}, {"d_lr": 4e-4, "lr": 1e-4, "beta_1": 0.0, "beta_2": 0.9}),
     "aux-classifier": ("projection", {}, {"aux_weight": 1.0}, {}),
+    "no-spectral-norm": ("projection", {}, {"without": ("spectral_norm",)}, {}),
+    "no-projection-head": ("projection", {}, {"without": ("projection_head",)}, {}),
+    "no-conditional-bn": ("projection", {}, {"without": ("conditional_bn",)}, {}),
 }
 
 
@@ -83,6 +88,7 @@ def main() -> None:
     ap.add_argument("--cpu-minutes", type=float, default=8.0)
     ap.add_argument("--out", default="runs/ablation")
     ap.add_argument("--per-class", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0, help="training seed (TrainConfig.seed)")
     ap.add_argument("--from-run", metavar="RUN_DIR",
                     help="no training: evaluate RUN_DIR's last epoch sampled with EMA weights and "
                          "with raw weights (variant: the EMA ablation on one shared training)")
@@ -94,16 +100,16 @@ def main() -> None:
     from clothgan.metrics import EvalConfig, evaluate
     from clothgan.training import train
 
-    run_dir = Path(args.out) / args.variant
+    run_dir = Path(args.out) / (args.variant if args.seed == 0 else f"{args.variant}-seed{args.seed}")
     if run_dir.exists():
         shutil.rmtree(run_dir)
     data, model, training = configs(args.variant)
     cpu0, t0 = time.process_time(), time.perf_counter()
-    result = train(run_dir, data, model, training.replace(epochs=10_000),
+    result = train(run_dir, data, model, training.replace(epochs=10_000, seed=args.seed),
                    cpu_minutes=args.cpu_minutes, progress=False, verbose=False)
     train_cpu = result.history[-1]["cpu_seconds"] if result.history else 0.0
     which = "last" if args.variant == "no-keeper" else "best"
-    images = generate(run_dir, args.per_class, run_dir.with_name(f"{args.variant}-images"),
+    images = generate(run_dir, args.per_class, run_dir.with_name(f"{run_dir.name}-images"),
                       overwrite=True, progress=False, which=which)
     # The judge and the held-out photos are the standard data's, for every variant.
     ev = evaluate(images.out_dir, EvalConfig(data=DataConfig(), augmentation=False,
@@ -111,10 +117,10 @@ def main() -> None:
     from clothgan.selection import read_best
 
     print(json.dumps({
-        "variant": args.variant, "cpu_minutes_budget": args.cpu_minutes,
+        "variant": args.variant, "seed": args.seed, "cpu_minutes_budget": args.cpu_minutes,
         "train_cpu_seconds": train_cpu, "process_cpu_seconds": round(time.process_time() - cpu0, 1),
         "wall_seconds": round(time.perf_counter() - t0, 1), "epochs": result.epochs_done,
-        "generator": which, "best": read_best(run_dir),
+        "generator": which, "best": read_best(run_dir), "truncation": images.truncation,
         "fid": ev.fid, "fid_reference": ev.fid_reference, "class_consistency": ev.class_consistency,
         "judge_accuracy": ev.real_accuracy, "cas": ev.cas_accuracy,
         "train_on_real": ev.real_trained_accuracy, "kid": ev.kid, "class_mix": ev.class_mix,

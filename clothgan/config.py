@@ -80,6 +80,12 @@ DEFAULT_PRESET = "quality"
 #: the folder has them.
 CLASS_MIXES = ("real", "as-is")
 
+#: Parts of the projection networks that GANConfig.without can switch off one at a time (the
+#: ablation in bench/ablation.py): spectral normalisation of D, D's projection head (replaced by
+#: the article's label plane concatenated to the image), G's class-conditional batch norm
+#: (replaced by plain batch norm, with the article's label plane stacked on the noise map).
+PROJECTION_PARTS = ("spectral_norm", "projection_head", "conditional_bn")
+
 #: DiffAugment transforms (clothgan.augment.POLICIES, kept here so configs need no TensorFlow).
 AUGMENT_POLICIES = ("color", "translation", "cutout")
 
@@ -117,9 +123,11 @@ class GANConfig:
                                    # the validation split (needs keep_best; clothgan.selection)
     aux_weight: float = 0.0       # > 0: D also classifies (trained on real images), G is pushed
                                   # to make images D classifies as their label (projection only)
+    without: tuple[str, ...] = ()  # PROJECTION_PARTS switched off (projection networks only)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "augment", tuple(self.augment))
+        object.__setattr__(self, "without", tuple(self.without))
         if self.preset not in GAN_PRESETS:
             raise ValueError(f"unknown preset {self.preset!r}; choose one of {', '.join(GAN_PRESETS)}")
         if self.image_size < 8 or self.image_size % 4:
@@ -145,6 +153,13 @@ class GANConfig:
         if self.aux_weight < 0 or (self.aux_weight > 0 and self.networks != "projection"):
             raise ValueError(f"aux_weight must be >= 0, and > 0 only with the projection networks; "
                              f"got {self.aux_weight} with {self.networks!r}")
+        unknown = set(self.without) - set(PROJECTION_PARTS)
+        if unknown:
+            raise ValueError(f"unknown part {sorted(unknown)} in without; choose from "
+                             f"{', '.join(PROJECTION_PARTS)}")
+        if self.without and self.networks != "projection":
+            raise ValueError(f"without={self.without} switches off parts of the projection "
+                             f"networks; the {self.networks!r} networks have none of them")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 

@@ -49,6 +49,14 @@ class SingleFilterConv2D(layers.Conv2D):
         return ops.conv(maps, one_hot, strides=1, padding="same")
 
 
+def label_plane(label, side: int, cfg: GANConfig, policy):
+    """The article's class conditioning: embed the label, project it to one side x side plane."""
+    li = layers.Embedding(cfg.num_classes, cfg.embedding_dim, name="label_embedding",
+                          dtype=policy)(label)
+    li = layers.Dense(side * side, name="label_dense", dtype=policy)(li)
+    return layers.Reshape((side, side, 1), name="label_plane", dtype=policy)(li)
+
+
 def build_discriminator(cfg: GANConfig, dtype=None) -> keras.Model:
     """Image + class -> P(real). The "article" networks are the tutorial's design layer by layer.
 
@@ -67,11 +75,8 @@ def build_discriminator(cfg: GANConfig, dtype=None) -> keras.Model:
     h = w = cfg.image_size
     image = keras.Input((h, w, cfg.channels), name="image")
     label = keras.Input((), dtype="int32", name="label")
-    li = layers.Embedding(cfg.num_classes, cfg.embedding_dim, name="label_embedding",
-                          dtype=policy)(label)
-    li = layers.Dense(h * w, name="label_dense", dtype=policy)(li)
-    li = layers.Reshape((h, w, 1), name="label_plane", dtype=policy)(li)
-    x = layers.Concatenate(name="image_and_label", dtype=policy)([image, li])
+    x = layers.Concatenate(name="image_and_label", dtype=policy)(
+        [image, label_plane(label, h, cfg, policy)])
     for i in (1, 2):
         x = layers.Conv2D(cfg.d_filters, 3, strides=2, padding="same", name=f"conv{i}",
                           dtype=policy)(x)
@@ -100,10 +105,7 @@ def build_generator(cfg: GANConfig, dtype=None, fast_output_conv: bool = True) -
     base = cfg.image_size // 4
     noise = keras.Input((cfg.latent_dim,), name="noise")
     label = keras.Input((), dtype="int32", name="label")
-    li = layers.Embedding(cfg.num_classes, cfg.embedding_dim, name="label_embedding",
-                          dtype=policy)(label)
-    li = layers.Dense(base * base, name="label_dense", dtype=policy)(li)
-    li = layers.Reshape((base, base, 1), name="label_plane", dtype=policy)(li)
+    li = label_plane(label, base, cfg, policy)
     x = layers.Dense(cfg.g_filters * base * base, name="noise_dense", dtype=policy)(noise)
     x = layers.LeakyReLU(cfg.leaky_slope, name="leaky0", dtype=policy)(x)
     x = layers.Reshape((base, base, cfg.g_filters), name="noise_map", dtype=policy)(x)

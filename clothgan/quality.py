@@ -4,11 +4,14 @@ Generator: class-conditional batch normalisation (each class owns its BN gain an
 upsample-conv blocks. Discriminator: spectrally normalised convolutions and a projection head
 (score = w.h + embed(y).h), which conditions on the class far more sharply than concatenating
 a label plane. Both take and return the same tensors as the "article" networks (clothgan.runs).
+GANConfig.without switches these parts off one at a time, for the ablation.
 """
 from __future__ import annotations
 
 import keras
 from keras import layers, ops
+
+from .models import label_plane
 
 
 def _levels(size: int) -> tuple[int, int]:
@@ -79,8 +82,17 @@ class ProjectionHead(layers.Layer):
         return {**super().get_config(), "num_classes": self.num_classes}
 
 
-def _sn(layer):
+def _sn(layer, cfg):
+    if "spectral_norm" in cfg.without:
+        return layer
     return layers.SpectralNormalization(layer, power_iterations=1, name=f"sn_{layer.name}")
+
+
+def _norm(x, label, cfg, name, dtype):
+    """Class-conditional batch norm, or plain batch norm when the label enters as a plane."""
+    if "conditional_bn" in cfg.without:
+        return layers.BatchNormalization(momentum=0.9, name=name, dtype=dtype)(x)
+    return ConditionalBatchNorm(cfg.num_classes, name=name, dtype=dtype)([x, label])
 
 
 def build_quality_generator(cfg, dtype=None) -> keras.Model:
@@ -91,12 +103,15 @@ def build_quality_generator(cfg, dtype=None) -> keras.Model:
     label = keras.Input((), dtype="int32", name="label")
     x = layers.Dense(base * base * width[0], name="noise_dense", dtype=dtype)(noise)
     x = layers.Reshape((base, base, width[0]), name="noise_map", dtype=dtype)(x)
-    x = ConditionalBatchNorm(cfg.num_classes, name="cbn0", dtype=dtype)([x, label])
+    if "conditional_bn" in cfg.without:
+        x = layers.Concatenate(name="noise_and_label", dtype=dtype)(
+            [x, label_plane(label, base, cfg, dtype)])
+    x = _norm(x, label, cfg, "cbn0", dtype)
     x = layers.ReLU(name="relu0", dtype=dtype)(x)
     for i in range(1, k + 1):
         x = layers.UpSampling2D(2, name=f"up{i}", dtype=dtype)(x)
         x = layers.Conv2D(width[i], 3, padding="same", use_bias=False, name=f"conv{i}", dtype=dtype)(x)
-        x = ConditionalBatchNorm(cfg.num_classes, name=f"cbn{i}", dtype=dtype)([x, label])
+        x = _norm(x, label, cfg, f"cbn{i}", dtype)
         x = layers.ReLU(name=f"relu{i}", dtype=dtype)(x)
     out = layers.Conv2D(cfg.channels, 3, padding="same", activation="tanh", name="to_image",
                         dtype="float32")(x)
@@ -110,18 +125,22 @@ def build_quality_discriminator(cfg, dtype=None) -> keras.Model:
     image = keras.Input((cfg.image_size, cfg.image_size, cfg.channels), name="image")
     label = keras.Input((), dtype="int32", name="label")
     x = image
+    if "projection_head" in cfg.without:
+        x = layers.Concatenate(name="image_and_label", dtype=dtype)(
+            [image, label_plane(label, cfg.image_size, cfg, dtype)])
     for i in range(k + 1):
         filters = cfg.d_filters * 2 ** min(i, 2) // 2          # e.g. 64, 128, 256
-        x = _sn(layers.Conv2D(filters, 3, padding="same", name=f"conv{i}a", dtype=dtype))(x)
+        x = _sn(layers.Conv2D(filters, 3, padding="same", name=f"conv{i}a", dtype=dtype), cfg)(x)
         x = layers.LeakyReLU(cfg.leaky_slope, name=f"leaky{i}a", dtype=dtype)(x)
         if i < k:   # the last block keeps its resolution
             x = _sn(layers.Conv2D(filters, 4, strides=2, padding="same", name=f"down{i}",
-                                  dtype=dtype))(x)
+                                  dtype=dtype), cfg)(x)
             x = layers.LeakyReLU(cfg.leaky_slope, name=f"leaky{i}b", dtype=dtype)(x)
     h = layers.GlobalAveragePooling2D(name="pool", dtype="float32")(x)
-    unconditional = _sn(layers.Dense(1, name="score", dtype="float32"))(h)
-    projection = ProjectionHead(cfg.num_classes, name="projection", dtype="float32")([h, label])
-    out = layers.Add(name="logit", dtype="float32")([unconditional, projection])
+    out = _sn(layers.Dense(1, name="score", dtype="float32"), cfg)(h)
+    if "projection_head" not in cfg.without:
+        projection = ProjectionHead(cfg.num_classes, name="projection", dtype="float32")([h, label])
+        out = layers.Add(name="logit", dtype="float32")([out, projection])
     if cfg.aux_weight > 0:
         # Column 0: the realness logit; columns 1..C: class logits (clothgan.gan splits them).
         # Not spectrally normalised: a unit-norm head could not output confident class logits.

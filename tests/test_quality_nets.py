@@ -5,12 +5,15 @@ import numpy as np
 import pytest
 from keras import ops
 
-from clothgan.quality import _levels, build_quality_discriminator, build_quality_generator
+from clothgan.config import PROJECTION_PARTS, GANConfig
+from clothgan.quality import (ConditionalBatchNorm, ProjectionHead, _levels,
+                              build_quality_discriminator, build_quality_generator)
 
 
-def _cfg(size=28, channels=1):
+def _cfg(size=28, channels=1, without=()):
     return SimpleNamespace(latent_dim=16, image_size=size, channels=channels, num_classes=10,
-                           g_filters=16, d_filters=16, leaky_slope=0.2, aux_weight=0.0)
+                           g_filters=16, d_filters=16, leaky_slope=0.2, aux_weight=0.0,
+                           embedding_dim=8, without=without)
 
 
 @pytest.mark.parametrize("size,expected", [(28, (7, 2)), (32, (4, 3)), (64, (4, 4))])
@@ -46,3 +49,42 @@ def test_shapes_and_label_dependence(size, channels, tmp_path):
         again = keras.saving.load_model(path)
         x = [z, y1] if model is g else [a, y1]
         np.testing.assert_allclose(again(x), model(x), atol=1e-6)
+
+
+def _layer_types(model):
+    return {type(layer) for layer in model.layers}
+
+
+@pytest.mark.parametrize("part", PROJECTION_PARTS)
+def test_each_part_can_be_switched_off_alone(part):
+    full = _cfg()
+    less = _cfg(without=(part,))
+    g_full, d_full = build_quality_generator(full), build_quality_discriminator(full)
+    g, d = build_quality_generator(less), build_quality_discriminator(less)
+    removed = {"spectral_norm": (d, keras.layers.SpectralNormalization),
+               "projection_head": (d, ProjectionHead),
+               "conditional_bn": (g, ConditionalBatchNorm)}
+    for name, (model, kind) in removed.items():
+        reference = g_full if model.name == "generator" else d_full
+        assert kind in _layer_types(reference)
+        assert (kind in _layer_types(model)) == (name != part), name
+    # The class must still reach both networks through the label plane.
+    rng = np.random.default_rng(1)
+    z = ops.convert_to_tensor(rng.normal(size=(4, 16)).astype("float32"))
+    y0 = ops.convert_to_tensor(np.zeros(4, "int32"))
+    y1 = ops.convert_to_tensor(np.full(4, 3, "int32"))
+    if part == "conditional_bn":
+        assert "label_plane" in [layer.name for layer in g.layers]
+        assert not np.allclose(g([z, y0]), g([z, y1]))
+    images = ops.convert_to_tensor(rng.uniform(-1, 1, (4, 28, 28, 1)).astype("float32"))
+    assert not np.allclose(d([images, y0]), d([images, y1]))
+
+
+def test_without_is_checked_and_round_trips():
+    cfg = GANConfig.preset_config("projection", without=["spectral_norm", "conditional_bn"])
+    assert cfg.without == ("spectral_norm", "conditional_bn")
+    assert GANConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="choose from spectral_norm"):
+        GANConfig.preset_config("projection", without=("batch_norm",))
+    with pytest.raises(ValueError, match="'article' networks have none"):
+        GANConfig.preset_config("quality", without=("spectral_norm",))
