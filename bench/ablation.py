@@ -15,8 +15,8 @@ from projection: no-diffaugment, no-ema, no-keeper (the last generator instead o
 best), foreground (garments cut out onto white), ttur (D at 4e-4, G at 1e-4, Adam betas
 0 / 0.9), aux-classifier (D also classifies real images; G is pushed to make images D
 classifies as their label), no-spectral-norm, no-projection-head (D takes the article's label
-plane instead) and no-conditional-bn (G: plain batch norm and the article's label plane; see
-clothgan.config.PROJECTION_PARTS); and quality-diffaugment, quality with DiffAugment (colour,
+plane instead), no-conditional-bn (G: plain batch norm and the article's label plane; see
+clothgan.config.PROJECTION_PARTS) and no-sn-no-cbn (both of those off); and quality-diffaugment, quality with DiffAugment (colour,
 translation, cutout) on the article's networks. Scores are at the real class mix
 (`clothgan evaluate`'s default).
 """
@@ -50,6 +50,7 @@ VARIANTS = {
     "no-spectral-norm": ("projection", {}, {"without": ("spectral_norm",)}, {}),
     "no-projection-head": ("projection", {}, {"without": ("projection_head",)}, {}),
     "no-conditional-bn": ("projection", {}, {"without": ("conditional_bn",)}, {}),
+    "no-sn-no-cbn": ("projection", {}, {"without": ("spectral_norm", "conditional_bn")}, {}),
 }
 
 
