@@ -71,3 +71,20 @@ def test_cli_widths_reach_the_model(tmp_path):
     model = read_run_info(tmp_path / "w").config["model"]
     assert (model["g_filters"], model["d_filters"]) == (16, 8)
     assert main(["train", "--out", str(tmp_path / "w"), "--resume", "--g-filters", "32"]) == 2
+
+
+def test_cli_without_reaches_the_projection_networks(tmp_path, capsys):
+    data = make_tiny_folder(tmp_path / "tiny", 2)
+    common = ["--dataset", str(data), "--batch-size", "16", "--epochs", "1", "--g-filters", "16",
+              "--d-filters", "8", "--keep-best", "none", "--no-progress"]
+    assert main(["train", "--out", str(tmp_path / "p"), "--preset", "projection", "--without",
+                 "spectral_norm,conditional_bn"] + common) == 0
+    model = read_run_info(tmp_path / "p").config["model"]
+    assert model["without"] == ["spectral_norm", "conditional_bn"]
+    g, _ = load_generator(tmp_path / "p")
+    assert "label_plane" in [layer.name for layer in g.layers]
+    capsys.readouterr()
+    # The article networks have no such parts: one clear line, not a traceback.
+    assert main(["train", "--out", str(tmp_path / "q"), "--preset", "quality", "--without",
+                 "spectral_norm"] + common) == 2
+    assert "'article' networks have none" in capsys.readouterr().err

@@ -22,6 +22,10 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _parts(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="RUN_DIR",
                         help="run directory: checkpoint, samples, history, generator.keras, run.json")
@@ -35,6 +39,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="generator width (default: the preset's; 128 for seed and quality)")
     parser.add_argument("--d-filters", type=_positive, default=None,
                         help="discriminator width (default: the preset's)")
+    parser.add_argument("--without", type=_parts, default=None, metavar="PART,PART",
+                        help="projection preset only: switch parts off (spectral_norm, "
+                             "projection_head, conditional_bn; README: ablation)")
     parser.add_argument("--epochs", type=_positive, default=None,
                         help=f"epochs to train in total (default {_DEFAULT.epochs}); with --resume, "
                              "a larger number extends the run")
@@ -93,7 +100,7 @@ _TRAIN_ARGS = {"batch_size": "batch_size", "fake_per_real": "fake_per_real", "sc
                "lr": "lr", "seed": "seed", "strategy": "strategy", "precision": "precision",
                "jit_compile": "jit_compile", "d_lr": "d_lr", "keep_best": "keep_best",
                "eval_every": "eval_every"}
-_MODEL_ARGS = {"g_filters": "g_filters", "d_filters": "d_filters"}
+_MODEL_ARGS = {"g_filters": "g_filters", "d_filters": "d_filters", "without": "without"}
 _DATA_ARGS = {"dataset": "dataset", "image_size": "image_size", "channels": "channels",
               "foreground": "foreground"}
 
