@@ -16,8 +16,9 @@ best), foreground (garments cut out onto white), ttur (D at 4e-4, G at 1e-4, Ada
 0 / 0.9), aux-classifier (D also classifies real images; G is pushed to make images D
 classifies as their label), no-spectral-norm, no-projection-head (D takes the article's label
 plane instead), no-conditional-bn (G: plain batch norm and the article's label plane; see
-clothgan.config.PROJECTION_PARTS) and no-sn-no-cbn (both of those off); and quality-diffaugment, quality with DiffAugment (colour,
-translation, cutout) on the article's networks. Scores are at the real class mix
+clothgan.config.PROJECTION_PARTS) and no-sn-no-cbn (both of those off); and
+quality-diffaugment, quality with DiffAugment (colour, translation, cutout) on the article's
+networks. Scores are at the real class mix
 (`clothgan evaluate`'s default).
 """
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from . import comma_list
 from ..config import CLASS_MIXES
 
 _SKIPPABLE = ("cas", "augmentation", "memorisation")
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ClothganError
     from ..metrics import EvalConfig, evaluate
 
-    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    skip = set(comma_list(args.skip))
     unknown = skip - set(_SKIPPABLE)
     if unknown:
         raise ClothganError(f"--skip: unknown check(s) {', '.join(sorted(unknown))}; "

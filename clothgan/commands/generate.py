@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from . import comma_list
+
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     from ..pretrained import PRETRAINED
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     classes = None
     if args.classes is not None:
-        classes = [c.strip() for c in args.classes.split(",") if c.strip()]
+        classes = comma_list(args.classes)
         if not classes:
             raise ClothganError("--classes: give at least one class name, e.g. --classes pants,skirt")
     if args.batch_size < 1:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from . import comma_list
 from ..config import DEFAULT_PRESET, GAN_PRESETS, KEEP_BEST, TrainConfig
 
 _DEFAULT = TrainConfig()
@@ -22,10 +23,6 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _parts(text: str) -> tuple[str, ...]:
-    return tuple(p.strip() for p in text.split(",") if p.strip())
-
-
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="RUN_DIR",
                         help="run directory: checkpoint, samples, history, generator.keras, run.json")
@@ -39,7 +36,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="generator width (default: the preset's; 128 for seed and quality)")
     parser.add_argument("--d-filters", type=_positive, default=None,
                         help="discriminator width (default: the preset's)")
-    parser.add_argument("--without", type=_parts, default=None, metavar="PART,PART",
+    parser.add_argument("--without", type=comma_list, default=None, metavar="PART,PART",
                         help="projection preset only: switch parts off (spectral_norm, "
                              "projection_head, conditional_bn; README: ablation)")
     parser.add_argument("--epochs", type=_positive, default=None,
