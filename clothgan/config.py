@@ -211,6 +211,7 @@ class TrainConfig:
     beta_1: float = 0.5
     beta_2: float = 0.999
     d_lr: float | None = None     # the discriminator's own rate (two time-scale update rule)
+    mirror: bool = False          # real images flipped left-right at random (x-flip augmentation)
     seed: int = 0
     precision: str = "auto"       # "auto" (mixed where the hardware has fast 16-bit) | "mixed" | "float32"
     strategy: str = "auto"        # "auto" | "default" | "mirrored" | "multiworker" | "tpu"

@@ -132,12 +132,14 @@ def subset(x: np.ndarray, y: np.ndarray, max_images: int | None, seed: int = 0):
 
 
 def epoch_batches(x: np.ndarray, y: np.ndarray, batch: int, seed: int, first_epoch: int,
-                  last_epoch: int):
+                  last_epoch: int, mirror: bool = False):
     """A tf.data pipeline of (images, labels) batches for epochs [first_epoch, last_epoch).
 
     Epoch e's order is a permutation seeded by (seed, e) alone, so a resumed run sees exactly
     the batches the uninterrupted run would have. The images stay in memory; a batch is one
-    gather, prefetched while the previous step runs.
+    gather, prefetched while the previous step runs. mirror: each drawn image is flipped
+    left-right with probability 1/2, also decided by (seed, e); without it the batches are
+    those of earlier versions.
     """
     import tensorflow as tf
 
@@ -145,6 +147,12 @@ def epoch_batches(x: np.ndarray, y: np.ndarray, batch: int, seed: int, first_epo
     steps = n // batch
     order = np.stack([np.random.default_rng([seed, e]).permutation(n)[: steps * batch]
                       for e in range(first_epoch, last_epoch)]).reshape(-1, batch).astype(np.int32)
+    if mirror:
+        # Mirrored copies sit after the originals, so a flip is an index offset: still one gather.
+        flips = np.stack([np.random.default_rng([seed, e, 0xF1]).integers(0, 2, steps * batch)
+                          for e in range(first_epoch, last_epoch)]).reshape(order.shape)
+        order = order + n * flips.astype(np.int32)
+        x, y = np.concatenate([x, x[:, :, ::-1]]), np.concatenate([y, y])
     images, labels = tf.constant(x), tf.constant(y.astype(np.int32))
     ds = tf.data.Dataset.from_tensor_slices(order)
     ds = ds.map(lambda i: (tf.gather(images, i), tf.gather(labels, i)),
@@ -331,7 +339,8 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
            RunRecorder(out, history, exporter, save_info, clock, guard=guard,
                        extra_meta={"planned_epochs": training.epochs}),
            TensorBoardLogger(out, guard=guard), bar, *callbacks]
-    ds = epoch_batches(x, y, real, training.seed, initial_epoch, training.epochs)
+    ds = epoch_batches(x, y, real, training.seed, initial_epoch, training.epochs,
+                       training.mirror)
     try:
         gan.fit(ds, epochs=training.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
                 callbacks=cbs, verbose=0, shuffle=False)

@@ -186,6 +186,40 @@ def test_cli_trains_resumes_and_reports_errors(tiny_data, tmp_path, capsys):
     assert "multiple of 4" in capsys.readouterr().err
 
 
+def test_mirror_flips_about_half_of_the_real_images_and_resumes_exactly():
+    from clothgan.training import epoch_batches
+
+    x = np.random.default_rng(0).uniform(-1, 1, (40, 4, 6, 1)).astype(np.float32)
+    y = np.arange(40) % 10
+
+    def batches(mirror, first=0):
+        return [(b.numpy(), c.numpy()) for b, c in epoch_batches(x, y, 8, 3, first, 3, mirror)]
+
+    plain, mirrored = batches(False), batches(True)
+    flipped = []
+    for (xp, yp), (xm, ym) in zip(plain, mirrored, strict=True):
+        assert np.array_equal(yp, ym)                   # same order: only the pixels change
+        for a, b in zip(xp, xm):
+            same, mirror = np.array_equal(a, b), np.array_equal(a[:, ::-1], b)
+            assert same != mirror
+            flipped.append(mirror)
+    assert 0.3 < np.mean(flipped) < 0.7
+    # A resumed run (from epoch 1) draws the same flips as the uninterrupted one.
+    resumed = batches(True, first=1)
+    assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(resumed, mirrored[len(x) // 8:], strict=True))
+
+
+def test_cli_mirror_is_recorded_and_kept_on_resume(tiny_data, tmp_path, capsys):
+    out = tmp_path / "m"
+    assert main(["train", "--out", str(out), "--dataset", tiny_data.dataset, "--batch-size", "16",
+                 "--epochs", "1", "--mirror", "--keep-best", "none", "--no-progress"]) == 0
+    assert read_run_info(out).config["training"]["mirror"] is True
+    assert main(["train", "--out", str(out), "--resume", "--epochs", "2", "--no-progress"]) == 0
+    assert read_run_info(out).config["training"]["mirror"] is True
+    assert main(["train", "--out", str(out), "--resume", "--mirror"]) == 2
+    assert "--mirror" in capsys.readouterr().err
+
+
 def test_mirrored_strategy_on_two_logical_cpus(tiny_data, tmp_path):
     """Two replicas give the same loss trend as one device, and draw different noise."""
     script = f"""

@@ -73,6 +73,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--foreground", action="store_true", default=None,
                         help="train on garments cut out of their photos onto white (GrabCut, cached "
                              "per photo; the first run spends a few CPU-minutes extracting)")
+    parser.add_argument("--mirror", action="store_true", default=None,
+                        help="flip real images left-right at random while training (x-flip "
+                             "augmentation; garments look alike mirrored)")
     parser.add_argument("--max-images", type=_positive, default=None,
                         help="train on a fixed random subset of this many images (quick trials)")
     parser.add_argument("--seed", type=int, default=None,
@@ -96,7 +99,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 _TRAIN_ARGS = {"batch_size": "batch_size", "fake_per_real": "fake_per_real", "schedule": "schedule",
                "lr": "lr", "seed": "seed", "strategy": "strategy", "precision": "precision",
                "jit_compile": "jit_compile", "d_lr": "d_lr", "keep_best": "keep_best",
-               "eval_every": "eval_every"}
+               "eval_every": "eval_every", "mirror": "mirror"}
 _MODEL_ARGS = {"g_filters": "g_filters", "d_filters": "d_filters", "without": "without"}
 _DATA_ARGS = {"dataset": "dataset", "image_size": "image_size", "channels": "channels",
               "foreground": "foreground"}
