@@ -18,7 +18,9 @@ classifies as their label), no-spectral-norm, no-projection-head (D takes the ar
 plane instead), no-conditional-bn (G: plain batch norm and the article's label plane; see
 clothgan.config.PROJECTION_PARTS) and no-sn-no-cbn (both of those off); and
 quality-diffaugment, quality with DiffAugment (colour, translation, cutout) on the article's
-networks. Scores are at the real class mix
+networks; quality-ema-0.9995 and quality-ema-0.9999, quality with a longer moving average
+(the warm-up (1 + t) / (10 + t) caps the decay early on); quality-mirror, quality with the real
+images flipped left-right at random (TrainConfig.mirror). Scores are at the real class mix
 (`clothgan evaluate`'s default).
 """
 from __future__ import annotations
@@ -41,6 +43,9 @@ VARIANTS = {
     "seed": ("seed", {}, {}, {}),
     "quality": ("quality", {}, {}, {}),
     "quality-diffaugment": ("quality", {}, {"augment": AUGMENT_POLICIES}, {}),
+    "quality-ema-0.9995": ("quality", {}, {"ema_decay": 0.9995}, {}),
+    "quality-ema-0.9999": ("quality", {}, {"ema_decay": 0.9999}, {}),
+    "quality-mirror": ("quality", {}, {}, {"mirror": True}),
     "projection": ("projection", {}, {}, {}),
     "no-diffaugment": ("projection", {}, {"augment": ()}, {}),
     "no-ema": ("projection", {}, {"ema_decay": 0.0}, {}),
