@@ -3,7 +3,7 @@
 For one run's kept generator, each way of sampling is scored over --draws noise draws against
 the test photos, with `clothgan evaluate`'s protocol (the validation split's class counts, the
 judge's features); medians and ranges:
-- global: the one noise scale the run chose on the validation photos;
+- global: the one noise scale the run chose on the validation photos (also its class consistency);
 - per-class: one scale per class, chosen on the validation photos by coordinate descent on
   validation FID (mean of two noise draws), from the same grid;
 - discriminator: at the chosen scale, the best of --candidates noise vectors per image as the
@@ -42,6 +42,7 @@ def main() -> None:
     import numpy as np
 
     from clothgan.checkpoint import CHECKPOINT_FILE
+    from clothgan.classifier import run_batched
     from clothgan.config import DataConfig, GANConfig
     from clothgan.generation import to_uint8
     from clothgan.metrics import FeatureSpace, _match_class_counts, feature_stats, fid, frechet_distance
@@ -107,9 +108,11 @@ def main() -> None:
     scores = {"global": [], "per_class": []}
     if discriminator is not None:
         scores.update(discriminator_best=[], discriminator_worst=[])
+    consistency = []
     for seed in range(args.draws):
-        scores["global"].append(fid(test_space(images(noise(seed), y_val, [chosen] * data.num_classes)),
-                                    test_space.reference))
+        x = images(noise(seed), y_val, [chosen] * data.num_classes)
+        scores["global"].append(fid(test_space(x), test_space.reference))
+        consistency.append(float(np.mean(run_batched(judge, x).argmax(1) == y_val)))
         scores["per_class"].append(fid(test_space(images(noise(seed), y_val, per_class)),
                                        test_space.reference))
         if discriminator is not None:
@@ -135,6 +138,7 @@ def main() -> None:
         "val_fid_global": round(val_fid([chosen] * data.num_classes), 3),
         "val_fid_per_class": round(val_fid(per_class), 3),
         "test_fid": {k: summary(v) for k, v in scores.items()},
+        "consistency_global": summary(consistency),   # at the validation split's class counts
         "reference": {"val_photos_vs_test": round(fid(test_space(va.x), test_space.reference), 3),
                       "train_photos_vs_test": summary(train_vs["test"]),
                       "train_photos_vs_val": summary(train_vs["val"])},
