@@ -138,6 +138,8 @@ def main() -> None:
         "val_fid_global": round(val_fid([chosen] * data.num_classes), 3),
         "val_fid_per_class": round(val_fid(per_class), 3),
         "test_fid": {k: summary(v) for k, v in scores.items()},
+        # Both use the same noise draws: the paired difference is the per-class scales' effect.
+        "per_class_minus_global": summary(np.subtract(scores["per_class"], scores["global"])),
         "consistency_global": summary(consistency),   # at the validation split's class counts
         "reference": {"val_photos_vs_test": round(fid(test_space(va.x), test_space.reference), 3),
                       "train_photos_vs_test": summary(train_vs["test"]),
