@@ -41,14 +41,14 @@ def main() -> None:
 
     import numpy as np
 
-    from clothgan.checkpoint import CHECKPOINT_FILE
+    from clothgan.checkpoint import CHECKPOINT_FILE, load_network
     from clothgan.classifier import run_batched
     from clothgan.config import DataConfig, GANConfig
-    from clothgan.generation import to_uint8
     from clothgan.metrics import FeatureSpace, _match_class_counts, feature_stats, fid, frechet_distance
     from clothgan.preprocess import load_splits
     from clothgan.runs import generator_dir, load_generator
-    from clothgan.selection import TRUNCATION_GRID, ValidationScorer
+    from clothgan.models import build_discriminator
+    from clothgan.selection import TRUNCATION_GRID, ValidationScorer, scored_images
 
     run = Path(args.run)
     generator, info = load_generator(generator_dir(run, "best"))
@@ -61,10 +61,7 @@ def main() -> None:
     y_val = va.y.astype(np.int32)
 
     def images(noise, labels, scales):
-        z = noise * np.asarray(scales, np.float32)[labels][:, None]
-        out = [np.asarray(generator([z[i:i + 512], labels[i:i + 512]], training=False))
-               for i in range(0, len(labels), 512)]
-        return to_uint8(np.concatenate(out)).astype(np.float32) / 127.5 - 1.0
+        return scored_images(generator, noise * np.asarray(scales, np.float32)[labels][:, None], labels)
 
     def noise(seed):
         return np.random.default_rng([seed, 0xD4A5]).standard_normal((len(y_val), info.latent_dim),
@@ -94,15 +91,8 @@ def main() -> None:
 
     discriminator = None
     if (run / CHECKPOINT_FILE).is_file():
-        from clothgan.models import build_discriminator
-        from clothgan.quality import build_quality_discriminator
-
-        cfg = GANConfig.from_dict(info.config["model"])
-        build = build_quality_discriminator if cfg.networks == "projection" else build_discriminator
-        discriminator = build(cfg, "float32")
-        with np.load(run / CHECKPOINT_FILE) as z:
-            for i, v in enumerate(discriminator.variables):
-                v.assign(z[f"discriminator/{i:04d}"])
+        discriminator = build_discriminator(GANConfig.from_dict(info.config["model"]), "float32")
+        load_network(run / CHECKPOINT_FILE, "discriminator", discriminator)
 
     test_space = FeatureSpace(judge, te.x)
     scores = {"global": [], "per_class": []}
@@ -110,11 +100,11 @@ def main() -> None:
         scores.update(discriminator_best=[], discriminator_worst=[])
     consistency = []
     for seed in range(args.draws):
-        x = images(noise(seed), y_val, [chosen] * data.num_classes)
+        z = noise(seed)
+        x = images(z, y_val, [chosen] * data.num_classes)
         scores["global"].append(fid(test_space(x), test_space.reference))
         consistency.append(float(np.mean(run_batched(judge, x).argmax(1) == y_val)))
-        scores["per_class"].append(fid(test_space(images(noise(seed), y_val, per_class)),
-                                       test_space.reference))
+        scores["per_class"].append(fid(test_space(images(z, y_val, per_class)), test_space.reference))
         if discriminator is not None:
             cands = np.stack([images(noise(seed * 1000 + 100 + k), y_val, [chosen] * data.num_classes)
                               for k in range(args.candidates)])

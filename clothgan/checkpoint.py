@@ -79,21 +79,34 @@ def read_checkpoint_meta(path: str | os.PathLike) -> dict:
                             "another --out, or delete the file to train from scratch") from exc
 
 
+def _restore(z, meta: dict, path, group: str, variables: list) -> None:
+    stored = meta["counts"].get(group)
+    if stored != len(variables):
+        raise ClothganError(f"{path}: {group} has {stored} variables in the checkpoint but "
+                            f"{len(variables)} in the model; it was written by a different "
+                            "architecture or optimizer")
+    for i, v in enumerate(variables):
+        value = z[f"{group}/{i:04d}"]
+        if tuple(value.shape) != tuple(v.shape):
+            raise ClothganError(f"{path}: {group} variable {v.path} has shape {value.shape} "
+                                f"in the checkpoint but {tuple(v.shape)} in the model")
+        v.assign(value)
+
+
 def load_checkpoint(path: str | os.PathLike, gan) -> dict:
     """Restore every variable of `gan` (optimizers must be built) and return the metadata."""
     meta = read_checkpoint_meta(path)
     groups = _groups(gan)
     with np.load(path, allow_pickle=False) as z:
         for group, variables in groups.items():
-            stored = meta["counts"].get(group)
-            if stored != len(variables):
-                raise ClothganError(f"{path}: {group} has {stored} variables in the checkpoint but "
-                                    f"{len(variables)} in the model; it was written by a different "
-                                    "architecture or optimizer")
-            for i, v in enumerate(variables):
-                value = z[f"{group}/{i:04d}"]
-                if tuple(value.shape) != tuple(v.shape):
-                    raise ClothganError(f"{path}: {group} variable {v.path} has shape {value.shape} "
-                                        f"in the checkpoint but {tuple(v.shape)} in the model")
-                v.assign(value)
+            _restore(z, meta, path, group, variables)
+    return meta
+
+
+def load_network(path: str | os.PathLike, group: str, model) -> dict:
+    """Restore one network of a checkpoint ("generator" or "discriminator") into `model`, built
+    from the run's config, without the optimizers; returns the metadata."""
+    meta = read_checkpoint_meta(path)
+    with np.load(path, allow_pickle=False) as z:
+        _restore(z, meta, path, group, list(model.variables))
     return meta

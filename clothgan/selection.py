@@ -33,6 +33,14 @@ from .runs import (BEST_DIR, BEST_FILE, GENERATOR_FILE, TRUNCATION_FILE, RunInfo
 SCORES = {"fid": ("val_fid", True), "consistency": ("val_consistency", False)}
 
 
+def scored_images(generator, noise: np.ndarray, labels: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """generator([noise, labels]) in batches, rounded to 8-bit pixels like saved PNGs, in [-1, 1]:
+    the images that are scored."""
+    out = [np.asarray(generator([noise[i:i + batch_size], labels[i:i + batch_size]], training=False))
+           for i in range(0, len(labels), batch_size)]
+    return to_uint8(np.concatenate(out)).astype(np.float32) / 127.5 - 1.0
+
+
 class ValidationScorer:
     """FID and class consistency of a generator's images against the real validation split.
 
@@ -59,12 +67,8 @@ class ValidationScorer:
             (len(val.y), latent_dim), dtype=np.float32)
 
     def images(self, generator, truncation: float = 1.0) -> np.ndarray:
-        """The generator's images for the fixed noise times `truncation`, rounded to 8-bit
-        pixels like saved PNGs."""
-        noise = self.noise * np.float32(truncation)
-        out = [np.asarray(generator([noise[i:i + 512], self.labels[i:i + 512]], training=False))
-               for i in range(0, len(self.labels), 512)]
-        return to_uint8(np.concatenate(out)).astype(np.float32) / 127.5 - 1.0
+        """The generator's images for the fixed noise times `truncation` (see `scored_images`)."""
+        return scored_images(generator, self.noise * np.float32(truncation), self.labels)
 
     def __call__(self, generator, truncation: float = 1.0) -> dict[str, float]:
         x = self.images(generator, truncation)

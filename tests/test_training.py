@@ -9,8 +9,8 @@ keras = pytest.importorskip("keras")
 from conftest import checkpoint_arrays, make_tiny_folder, run_python_result  # noqa: E402
 
 from clothgan.callbacks import SimulatedInterrupt, read_history_csv  # noqa: E402
-from clothgan.checkpoint import (CHECKPOINT_FILE, load_checkpoint, read_checkpoint_meta,  # noqa: E402
-                                 save_checkpoint)
+from clothgan.checkpoint import (CHECKPOINT_FILE, load_checkpoint, load_network,  # noqa: E402
+                                 read_checkpoint_meta, save_checkpoint)
 from clothgan.cli import main  # noqa: E402
 from clothgan.config import CLASSES, DataConfig, TrainConfig  # noqa: E402
 from clothgan.errors import ClothganError  # noqa: E402
@@ -137,6 +137,21 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tiny_data, tmp_pa
     assert read_run_info(out).epochs_done == 1
     g, _ = load_generator(out)
     assert all(np.isfinite(w).all() for w in g.get_weights())
+
+
+def test_load_network_restores_one_network_and_names_a_mismatch(finished_run):
+    from clothgan.config import GANConfig
+    from clothgan.models import build_discriminator
+
+    path = finished_run.run_dir / CHECKPOINT_FILE
+    stored = checkpoint_arrays(path)
+    cfg = GANConfig.from_dict(read_run_info(finished_run.run_dir).config["model"])
+    d = build_discriminator(cfg, "float32")
+    assert load_network(path, "discriminator", d)["epoch"] == 3
+    assert all(np.array_equal(np.asarray(v.numpy()), stored[f"discriminator/{i:04d}"])
+               for i, v in enumerate(d.variables))
+    with pytest.raises(ClothganError, match="discriminator variable .* has shape"):
+        load_network(path, "discriminator", build_discriminator(cfg.replace(d_filters=8), "float32"))
 
 
 def test_a_failed_checkpoint_write_keeps_the_previous_file(finished_run, tmp_path, monkeypatch):
