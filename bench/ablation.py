@@ -35,8 +35,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # clothgan.config imports no TensorFlow: safe before the variable above takes effect.
-from clothgan.config import (AUGMENT_POLICIES, DataConfig, GANConfig, TrainConfig,  # noqa: E402
-                             preset)
+from clothgan.config import AUGMENT_POLICIES, DataConfig, GANConfig, preset, TrainConfig
 
 #: variant -> (preset it changes, data changes, model changes, training changes)
 VARIANTS = {
@@ -63,17 +62,18 @@ VARIANTS = {
 def configs(variant: str):
     """(data, model, training) of a variant."""
     base, data_changes, model_changes, train_changes = VARIANTS[variant]
-    model, training = preset(base, **train_changes)
+    model, training = preset(base)
+    training = training.replace(**train_changes)
     return DataConfig(**data_changes), model.replace(**model_changes), training
 
 
 def export_raw_generator(run_dir: Path, dest: Path) -> Path:
     """RUN_DIR's last checkpoint sampled with the raw generator weights, not their EMA, as a run
     directory: the same training, only the sampling weights differ."""
-    from clothgan.checkpoint import load_checkpoint
-    from clothgan.models import build_generator
+    from clothgan.training.checkpoint import load_checkpoint
+    from clothgan.gan import build_generator
     from clothgan.runs import GENERATOR_FILE, read_run_info, write_run_info
-    from clothgan.training import build_gan
+    from clothgan.training.train import build_gan
 
     info = read_run_info(run_dir)
     cfg = GANConfig.from_dict(info.config["model"])
@@ -104,8 +104,8 @@ def main() -> None:
         return sampling_weights(Path(args.from_run), args.per_class)
 
     from clothgan import generate
-    from clothgan.metrics import EvalConfig, evaluate
-    from clothgan.training import train
+    from clothgan.evaluation.evaluate import EvalConfig, evaluate
+    from clothgan.training.train import train
 
     run_dir = Path(args.out) / (args.variant if args.seed == 0 else f"{args.variant}-seed{args.seed}")
     if run_dir.exists():
@@ -121,7 +121,7 @@ def main() -> None:
     # The judge and the held-out photos are the standard data's, for every variant.
     ev = evaluate(images.out_dir, EvalConfig(data=DataConfig(), augmentation=False,
                                              memorisation=False), progress=False)
-    from clothgan.selection import read_best
+    from clothgan.training.selection import read_best
 
     print(json.dumps({
         "variant": args.variant, "seed": args.seed, "cpu_minutes_budget": args.cpu_minutes,
@@ -137,7 +137,7 @@ def main() -> None:
 def sampling_weights(run_dir: Path, per_class: int) -> None:
     """Print one JSON row each for RUN_DIR's last epoch sampled with EMA and with raw weights."""
     from clothgan import generate
-    from clothgan.metrics import EvalConfig, evaluate
+    from clothgan.evaluation.evaluate import EvalConfig, evaluate
 
     raw = export_raw_generator(run_dir, run_dir.with_name(run_dir.name + "-raw"))
     for name, source, which in (("ema", run_dir, "last"), ("raw", raw, "last")):

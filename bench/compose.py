@@ -31,7 +31,7 @@ from clothgan.cutpaste.backgrounds import Backgrounds
 from clothgan.cutpaste.compose import build_bank, compose_scene, select_sources
 from clothgan.cutpaste.config import ComposeConfig
 from clothgan.cutpaste.dataset import compose_dataset, item_rng
-from clothgan.cutpaste.runner import default_workers
+from clothgan.core.parallel import default_workers
 from clothgan.cutpaste.transforms import garment_homography, jitter_lut, sample_transform
 
 
@@ -98,8 +98,7 @@ def main() -> None:
     cfg = ComposeConfig(size=512, objects=(1, 3), blend="gaussian")
     bg = Backgrounds(cfg.size, None, 0, cfg.procedural_pool)
     t = time.perf_counter()
-    for j in range(cfg.procedural_pool):
-        bg._get(j)
+    bg.prepare()   # the procedural pool, made once (or read from the cache)
     pool_seconds = time.perf_counter() - t
 
     compose = _rate(lambda i: compose_scene(item_rng(0, i), bank, bg, cfg), args.scenes, args.repeats)

@@ -26,7 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def seed_run(folder: Path) -> Path:
     from clothgan.config import CLASSES, GANConfig
-    from clothgan.models import build_generator
+    from clothgan.gan import build_generator
     from clothgan.runs import RunInfo, write_run_info
 
     cfg = GANConfig()
@@ -41,7 +41,8 @@ def baseline(sampler, per_class: int, out: Path) -> float:
     import numpy as np
     from PIL import Image
 
-    from clothgan.generation import class_noise, to_uint8
+    from clothgan.core.pixels import to_uint8
+    from clothgan.sampling.sampler import class_noise
 
     t0 = time.perf_counter()
     for label, name in enumerate(sampler.class_names):
@@ -55,7 +56,7 @@ def baseline(sampler, per_class: int, out: Path) -> float:
 
 def inference_only(sampler, per_class: int) -> float:
     """Seconds for the generator calls alone (same batches, no PNGs): the ceiling for generate."""
-    from clothgan.generation import noise_batches
+    from clothgan.sampling.write import noise_batches
 
     labels = list(range(len(sampler.class_names)))
     t0 = time.perf_counter()
@@ -71,7 +72,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
 
-    from clothgan.generation import Sampler, generate
+    from clothgan.sampling.sampler import Sampler
+    from clothgan.sampling.write import generate
 
     work = Path(tempfile.mkdtemp(prefix="clothgan-bench-gen-"))
     try:

@@ -34,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # run from a chec
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from clothgan.config import GANConfig  # noqa: E402
-from clothgan.generation import _with_precision, class_noise  # noqa: E402
-from clothgan.models import build_discriminator, build_generator  # noqa: E402
+from clothgan.config import preset as preset_configs  # noqa: E402
+from clothgan.sampling.sampler import class_noise, with_precision  # noqa: E402
+from clothgan.gan import build_discriminator, build_generator  # noqa: E402
 from clothgan.pretrained import available, pretrained_dir  # noqa: E402
-from clothgan.runs import load_generator  # noqa: E402
+from clothgan.gan.saved import load_generator  # noqa: E402
 
 GREY = 2.0 / 255.0
 LOSS_SCALE = 2.0 ** 15
@@ -77,7 +77,7 @@ def shipped(policy: str, n: int, repeats: int) -> dict:
     for name in available():
         print(f"precision: shipped generator {name}", file=sys.stderr, flush=True)
         g32, info = load_generator(pretrained_dir(name))
-        mixed = _with_precision(g32, policy)
+        mixed = with_precision(g32, policy)
         classes = len(info.class_names)
         per = -(-n // classes)
         z = np.concatenate([class_noise(0, c, per, info.latent_dim) for c in range(classes)])
@@ -153,7 +153,7 @@ def fresh(policy: str, batch: int) -> dict:
     out = {}
     for preset in ("quality", "projection"):
         for size, channels in ((28, 1), (64, 3)):
-            cfg = GANConfig.preset_config(preset, image_size=size, channels=channels)
+            cfg = preset_configs(preset)[0].replace(image_size=size, channels=channels)
             print(f"precision: {preset} networks, {size}x{size}x{channels}", file=sys.stderr, flush=True)
             keras.utils.set_random_seed(0)
             g32, d32 = build_generator(cfg), build_discriminator(cfg)

@@ -27,7 +27,8 @@ import PIL
 from clothgan.config import DataConfig
 from clothgan.data import scan
 from clothgan.errors import ClothganError
-from clothgan.preprocess import article_preprocess, default_workers, load_split, prepare
+from clothgan.core.parallel import default_workers
+from clothgan.data import article_preprocess, load_split, prepare
 
 TARGET_COLD_SPEEDUP = 4.0
 TARGET_CACHED_S = 1.0

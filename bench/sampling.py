@@ -41,14 +41,16 @@ def main() -> None:
 
     import numpy as np
 
-    from clothgan.checkpoint import CHECKPOINT_FILE, load_network
-    from clothgan.classifier import run_batched
+    from clothgan.training.checkpoint import CHECKPOINT_FILE, load_network
+    from clothgan.evaluation.judge import run_batched
     from clothgan.config import DataConfig, GANConfig
-    from clothgan.metrics import FeatureSpace, _match_class_counts, feature_stats, fid, frechet_distance
-    from clothgan.preprocess import load_splits
-    from clothgan.runs import generator_dir, load_generator
-    from clothgan.models import build_discriminator
-    from clothgan.selection import TRUNCATION_GRID, ValidationScorer, scored_images
+    from clothgan.evaluation.distances import feature_stats, FeatureSpace, fid, frechet_distance
+    from clothgan.evaluation.evaluate import match_class_counts
+    from clothgan.data import load_splits
+    from clothgan.gan.saved import load_generator
+    from clothgan.runs import generator_dir
+    from clothgan.gan import build_discriminator
+    from clothgan.training.selection import scored_images, TRUNCATION_GRID, ValidationScorer
 
     run = Path(args.run)
     generator, info = load_generator(generator_dir(run, "best"))
@@ -117,7 +119,7 @@ def main() -> None:
     val_space = scorer.features
     train_vs = {"test": [], "val": []}
     for seed in range(args.draws):
-        i_tr, _ = _match_class_counts(tr.y, va.y, np.random.default_rng(seed))
+        i_tr, _ = match_class_counts(tr.y, va.y, np.random.default_rng(seed))
         train_vs["test"].append(fid(test_space(tr.x[i_tr]), test_space.reference))
         train_vs["val"].append(fid(val_space(tr.x[i_tr]), val_space.reference))
 

@@ -70,8 +70,8 @@ class ArticleLoop:
     def __init__(self, x, y, cfg, batch=64, seed=0):
         import keras
 
-        from clothgan.models import (build_composite_gan, build_discriminator, build_generator,
-                                     compile_classic_discriminator)
+        from clothgan.gan import build_discriminator, build_generator
+        from clothgan.gan.classic import build_composite_gan, compile_classic_discriminator
 
         keras.utils.set_random_seed(seed)
         self.x, self.y, self.half, self.batch = x, y, batch // 2, batch
@@ -103,7 +103,7 @@ class ArticleLoop:
 
     def check_trains_both(self):
         """The fix works: a step changes D's and G's weights."""
-        from clothgan.gan import snapshot, weights_changed
+        from clothgan.gan.classic import snapshot, weights_changed
 
         d0, g0 = snapshot(self.d), snapshot(self.g)
         self.step()
@@ -114,7 +114,9 @@ class ProjectLoop:
     """ConditionalGAN.fit on the training pipeline, `steps` steps per call."""
 
     def __init__(self, x, y, cfg, training):
-        from clothgan.training import build_gan, epoch_batches, resolve_precision
+        from clothgan.core.hardware import resolve_precision
+        from clothgan.training.batches import epoch_batches
+        from clothgan.training.train import build_gan
 
         import keras
 
@@ -131,7 +133,7 @@ class ProjectLoop:
 
 def pipeline_rate(x, y, real, steps=300) -> float:
     """Real images per second the input pipeline alone delivers."""
-    from clothgan.training import epoch_batches
+    from clothgan.training.batches import epoch_batches
 
     it = iter(epoch_batches(x, y, real, 0, 0, 1000))
     next(it)
@@ -154,9 +156,9 @@ def main() -> int:
 
     from clothgan.config import DataConfig, GANConfig, TrainConfig
     from clothgan.errors import ClothganError
-    from clothgan.gan import step_flops
-    from clothgan.models import build_discriminator, build_generator, forward_flops
-    from clothgan.preprocess import load_split
+    from clothgan.gan.networks import step_flops
+    from clothgan.gan import build_discriminator, build_generator, forward_flops
+    from clothgan.data import load_split
 
     try:
         arrays = load_split(DataConfig(dataset=args.dataset), "train")

@@ -1,28 +1,40 @@
 """clothgan: synthetic labelled clothing images (cut-and-paste and a conditional GAN).
 
-Importing the package is cheap: TensorFlow loads only when a model-related name is used.
+The verbs, in pipeline order (each is the function behind the command of the same name):
+
+    clothgan.prepare(DataConfig())           photos -> cached training arrays, with a report
+    clothgan.train("runs/default")            a conditional GAN into a run directory
+    clothgan.generate(run, 100, "synthetic")  a labelled synthetic dataset from a run
+    clothgan.evaluate("synthetic")            its scores against real held-out photos
+    clothgan.compose("scenes", 500)           cut-and-paste scenes or classification images
+
+The package is laid out as the pipeline (clothgan.data, .gan, .training, .sampling, .cutpaste,
+.evaluation), with shared helpers in clothgan.core. Importing the package is cheap: TensorFlow
+loads only when a verb that needs it is first used.
 """
 from __future__ import annotations
 
-import importlib
+from .config import CLASSES, VERSION, DataConfig, fast_mode
 
-from .config import CLASSES, DataConfig, fast_mode
-
-__version__ = "0.1.0"
-
-# name -> "module:attribute", resolved on first access so `import clothgan` never imports TensorFlow.
-_LAZY = {
-    "train": "clothgan.training:train",
-    "generate": "clothgan.generation:generate",
-}
+__version__ = VERSION
+_VERBS = ("prepare", "train", "generate", "evaluate", "compose")
 
 
 def __getattr__(name: str):
-    target = _LAZY.get(name)
-    if target is None:
+    # Explicit imports, resolved on first use, so `import clothgan` never imports TensorFlow.
+    if name == "prepare":
+        from .data.report import prepare_report as verb
+    elif name == "train":
+        from .training.train import train as verb
+    elif name == "generate":
+        from .sampling.write import generate as verb
+    elif name == "evaluate":
+        from .evaluation.evaluate import evaluate as verb
+    elif name == "compose":
+        from .cutpaste.dataset import make_dataset as verb
+    else:
         raise AttributeError(f"module 'clothgan' has no attribute {name!r}")
-    module, attr = target.split(":")
-    return getattr(importlib.import_module(module), attr)
+    return verb
 
 
-__all__ = ["CLASSES", "DataConfig", "fast_mode", "__version__", *_LAZY]
+__all__ = ["CLASSES", "DataConfig", "__version__", "fast_mode", *_VERBS]

@@ -1,8 +1,20 @@
-"""Typed configuration shared by every part of clothgan, plus the project's environment variables."""
+"""Typed configuration shared by every part of clothgan, plus the project's environment variables.
+
+Every setting lives in a frozen dataclass passed explicitly. The field defaults of `GANConfig`
+and `TrainConfig` are the article's design (what the course builds); `preset(name)` gives a named
+recipe, and every entry point given no configuration (`clothgan.train(out)`, `clothgan train`)
+trains `preset(DEFAULT_PRESET)`.
+"""
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
+
+from .errors import ConfigError
+
+#: The package version (clothgan.__version__).
+VERSION = "0.1.0"
 
 #: The article's ten classes, in label-index order.
 CLASSES: tuple[str, ...] = (
@@ -16,13 +28,34 @@ ENV_DATA_DIR = "CLOTHGAN_DATA_DIR"  # an existing copy of the dataset: skips the
 ENV_FAST = "CLOTHGAN_FAST"          # "1": notebooks and examples run tiny workloads (CI)
 
 
+class Config:
+    """Dict round trip, replace() and a stable digest, shared by every config class."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        """The config from `to_dict()` output or its JSON (lists back to tuples); keys this
+        version does not know are ignored, missing ones take their defaults."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in known})
+
+    def replace(self, **changes):
+        return replace(self, **changes)
+
+    def digest(self) -> str:
+        """Stable text of every setting, for cache keys."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+
 def fast_mode() -> bool:
     """True when CLOTHGAN_FAST asks for tiny workloads (set by CI for the notebooks)."""
     return os.environ.get(ENV_FAST, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True)
-class DataConfig:
+class DataConfig(Config):
     """Which images to load and how to turn them into training arrays."""
 
     dataset: str = "clothing-full"      # registry name, or a path to a folder / CSV
@@ -38,29 +71,18 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         if self.image_size < 8:
-            raise ValueError(f"image_size must be >= 8, got {self.image_size}")
+            raise ConfigError(f"image_size must be >= 8, got {self.image_size}")
         if self.channels not in (1, 3):
-            raise ValueError(f"channels must be 1 or 3, got {self.channels}")
+            raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
         if self.resize not in ("pad", "squash"):
-            raise ValueError(f"resize must be 'pad' or 'squash', got {self.resize!r}")
+            raise ConfigError(f"resize must be 'pad' or 'squash', got {self.resize!r}")
         if not 0 <= self.val_fraction + self.test_fraction < 1:
-            raise ValueError("val_fraction + test_fraction must be in [0, 1)")
+            raise ConfigError("val_fraction + test_fraction must be in [0, 1)")
         object.__setattr__(self, "classes", tuple(self.classes))
 
     @property
     def num_classes(self) -> int:
         return len(self.classes)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "DataConfig":
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: (tuple(v) if k == "classes" else v) for k, v in d.items() if k in known})
-
-    def replace(self, **changes) -> "DataConfig":
-        return replace(self, **changes)
 
 
 #: Network families (clothgan.models): "article" is the classic Keras CGAN tutorial's pair,
@@ -102,7 +124,7 @@ PRESET_TRAINING: dict[str, dict] = {name: dict(keep_best="fid") for name in GAN_
 
 
 @dataclass(frozen=True)
-class GANConfig:
+class GANConfig(Config):
     """The conditional GAN's architecture (see clothgan.models)."""
 
     preset: str = "seed"          # the recipe's name (PRESET_CHANGES); networks say what is built
@@ -129,71 +151,64 @@ class GANConfig:
         object.__setattr__(self, "augment", tuple(self.augment))
         object.__setattr__(self, "without", tuple(self.without))
         if self.preset not in GAN_PRESETS:
-            raise ValueError(f"unknown preset {self.preset!r}; choose one of {', '.join(GAN_PRESETS)}")
+            raise ConfigError(f"unknown preset {self.preset!r}; choose one of {', '.join(GAN_PRESETS)}")
         if self.image_size < 8 or self.image_size % 4:
-            raise ValueError(f"image_size must be a multiple of 4 and >= 8 (two 2x upsamplings), "
+            raise ConfigError(f"image_size must be a multiple of 4 and >= 8 (two 2x upsamplings), "
                              f"got {self.image_size}")
         if self.channels not in (1, 3):
-            raise ValueError(f"channels must be 1 or 3, got {self.channels}")
+            raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
         if self.latent_dim < 1 or self.num_classes < 2:
-            raise ValueError("latent_dim must be >= 1 and num_classes >= 2")
+            raise ConfigError("latent_dim must be >= 1 and num_classes >= 2")
         if self.loss not in ("bce", "hinge"):
-            raise ValueError(f"loss must be 'bce' or 'hinge', got {self.loss!r}")
+            raise ConfigError(f"loss must be 'bce' or 'hinge', got {self.loss!r}")
         if self.networks not in NETWORKS:
-            raise ValueError(f"networks must be one of {', '.join(NETWORKS)}, got {self.networks!r}")
+            raise ConfigError(f"networks must be one of {', '.join(NETWORKS)}, got {self.networks!r}")
         if self.networks == "article" and self.loss != "bce":
-            raise ValueError("the article discriminator outputs a probability: loss must be 'bce'")
+            raise ConfigError("the article discriminator outputs a probability: loss must be 'bce'")
         if self.networks == "projection" and self.loss != "hinge":
-            raise ValueError("the projection discriminator outputs a logit: loss must be 'hinge' "
-                             "(GANConfig.preset_config('projection') sets it)")
+            raise ConfigError("the projection discriminator outputs a logit: loss must be 'hinge' "
+                             "(preset('projection') sets it)")
         unknown = set(self.augment) - set(AUGMENT_POLICIES)
         if unknown:
-            raise ValueError(f"unknown augment policy {sorted(unknown)}; choose from "
+            raise ConfigError(f"unknown augment policy {sorted(unknown)}; choose from "
                              f"{', '.join(AUGMENT_POLICIES)}")
         if self.aux_weight < 0 or (self.aux_weight > 0 and self.networks != "projection"):
-            raise ValueError(f"aux_weight must be >= 0, and > 0 only with the projection networks; "
+            raise ConfigError(f"aux_weight must be >= 0, and > 0 only with the projection networks; "
                              f"got {self.aux_weight} with {self.networks!r}")
         unknown = set(self.without) - set(PROJECTION_PARTS)
         if unknown:
-            raise ValueError(f"unknown part {sorted(unknown)} in without; choose from "
+            raise ConfigError(f"unknown part {sorted(unknown)} in without; choose from "
                              f"{', '.join(PROJECTION_PARTS)}")
         if self.without and self.networks != "projection":
-            raise ValueError(f"without={self.without} switches off parts of the projection "
+            raise ConfigError(f"without={self.without} switches off parts of the projection "
                              f"networks; the {self.networks!r} networks have none of them")
         if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
-
-    @classmethod
-    def preset_config(cls, name: str = "seed", **changes) -> "GANConfig":
-        """The named preset's architecture, with optional overrides (e.g. image_size=32)."""
-        if name not in PRESET_CHANGES:
-            raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(GAN_PRESETS)}")
-        return cls(preset=name, **{**PRESET_CHANGES[name], **changes})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+            raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 
     @classmethod
     def from_dict(cls, d: dict) -> "GANConfig":
-        d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        d = dict(d)
         if "networks" not in d:
             # Written before presets named their networks: "quality" then meant the hinge-loss
             # projection networks, which the preset is called now.
             d["networks"] = "projection" if d.get("loss") == "hinge" else "article"
             if d["networks"] == "projection":
                 d["preset"] = "projection"
-        return cls(**d)
-
-    def replace(self, **changes) -> "GANConfig":
-        return replace(self, **changes)
+        return super().from_dict(d)
 
 
-#: What a run may keep besides its last generator (clothgan.selection).
+#: Numeric precision of every command (clothgan.core.hardware.resolve_precision): 16-bit compute
+#: where the hardware is built for it, mixed (16-bit on any hardware that has it), float32.
+PRECISIONS = ("auto", "mixed", "float32")
+#: tf.distribute strategies (clothgan.training.strategy.resolve_strategy).
+STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
+
+#: What a run may keep besides its last generator (clothgan.training.selection).
 KEEP_BEST = ("none", "fid", "consistency")
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(Config):
     """How the GAN is trained (see clothgan.training).
 
     Per step the discriminator sees `batch_size // 2` real images and generated ones, and the
@@ -224,24 +239,25 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+            raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 2 or self.batch_size % 2:
-            raise ValueError(f"batch_size must be even and >= 2 (half real, half generated), "
+            raise ConfigError(f"batch_size must be even and >= 2 (half real, half generated), "
                              f"got {self.batch_size}")
         if self.fake_per_real < 1:
-            raise ValueError(f"fake_per_real must be >= 1, got {self.fake_per_real}")
+            raise ConfigError(f"fake_per_real must be >= 1, got {self.fake_per_real}")
         if self.schedule not in ("fused", "article"):
-            raise ValueError(f"schedule must be 'fused' or 'article', got {self.schedule!r}")
-        if self.precision not in ("auto", "mixed", "float32"):
-            raise ValueError(f"precision must be 'auto', 'mixed' or 'float32', got {self.precision!r}")
-        if self.strategy not in ("auto", "default", "mirrored", "multiworker", "tpu"):
-            raise ValueError(f"unknown strategy {self.strategy!r}")
+            raise ConfigError(f"schedule must be 'fused' or 'article', got {self.schedule!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got "
+                              f"{self.precision!r}")
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"unknown strategy {self.strategy!r}")
         if self.steps_per_execution < 1 or self.sample_every < 1 or self.eval_every < 1:
-            raise ValueError("steps_per_execution, sample_every and eval_every must be >= 1")
+            raise ConfigError("steps_per_execution, sample_every and eval_every must be >= 1")
         if self.keep_best not in KEEP_BEST:
-            raise ValueError(f"keep_best must be one of {', '.join(KEEP_BEST)}, got {self.keep_best!r}")
+            raise ConfigError(f"keep_best must be one of {', '.join(KEEP_BEST)}, got {self.keep_best!r}")
         if self.lr <= 0 or (self.d_lr is not None and self.d_lr <= 0):
-            raise ValueError("learning rates must be > 0")
+            raise ConfigError("learning rates must be > 0")
 
     @property
     def discriminator_lr(self) -> float:
@@ -263,24 +279,25 @@ class TrainConfig:
         base.update(changes)
         return cls(**base)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
-
-    def replace(self, **changes) -> "TrainConfig":
-        return replace(self, **changes)
+def preset(name: str = DEFAULT_PRESET) -> tuple[GANConfig, TrainConfig]:
+    """(model, training) configs of a named recipe (GAN_PRESETS); change them with .replace()."""
+    if name not in PRESET_CHANGES:
+        raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(GAN_PRESETS)}")
+    return (GANConfig(preset=name, **PRESET_CHANGES[name]),
+            TrainConfig(**PRESET_TRAINING[name]))
 
 
-def preset_training(name: str = "seed", **changes) -> TrainConfig:
-    """The named preset's TrainConfig, with optional overrides."""
-    if name not in PRESET_TRAINING:
-        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(GAN_PRESETS)}")
-    return TrainConfig(**{**PRESET_TRAINING[name], **changes})
-
-
-def preset(name: str = "seed", **train_changes) -> tuple[GANConfig, TrainConfig]:
-    """(model, training) configs of a named preset; "seed" = the article's design, the project's loop."""
-    return GANConfig.preset_config(name), preset_training(name, **train_changes)
+def resolve_configs(data: DataConfig | None = None, model: GANConfig | None = None,
+                    training: TrainConfig | None = None, epochs: int | None = None
+                    ) -> tuple[DataConfig, GANConfig, TrainConfig]:
+    """What a run trains: the given configs, the default preset's where None (as the command
+    line), with the model's image size, channels and classes taken from the data."""
+    default_model, default_training = preset(DEFAULT_PRESET)
+    data = data or DataConfig()
+    training = training or default_training
+    if epochs is not None:
+        training = training.replace(epochs=epochs)
+    model = (model or default_model).replace(image_size=data.image_size, channels=data.channels,
+                                             num_classes=data.num_classes)
+    return data, model, training

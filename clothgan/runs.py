@@ -1,4 +1,4 @@
-"""The run directory contract shared by training, generation and evaluation.
+"""The run directory contract shared by training, sampling and evaluation.
 
 A run directory holds `run.json` (what later commands need to know) and `generator.keras`
 (a Keras model: inputs [noise (N, latent_dim) float32, labels (N,) int32] -> images (N, H, W, C)
@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from .core.files import atomic_write, read_json
 from .errors import ClothganError
 
 RUN_FILE = "run.json"
@@ -52,12 +53,7 @@ def code_version() -> dict:
 
 def write_run_info(run_dir: str | os.PathLike, info: RunInfo) -> Path:
     """Write run.json atomically."""
-    path = Path(run_dir) / RUN_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(info.to_json())
-    os.replace(tmp, path)
-    return path
+    return atomic_write(Path(run_dir) / RUN_FILE, lambda tmp: Path(tmp).write_text(info.to_json()))
 
 
 def read_run_info(run_dir: str | os.PathLike) -> RunInfo:
@@ -65,9 +61,15 @@ def read_run_info(run_dir: str | os.PathLike) -> RunInfo:
     if not path.is_file():
         raise ClothganError(f"{run_dir}: not a clothgan run directory (no {RUN_FILE}); "
                             "train one with `clothgan train --out DIR`")
-    d = json.loads(path.read_text())
-    d["class_names"] = tuple(d["class_names"])
-    return RunInfo(**d)
+    d = read_json(path, RUN_FILE, "the run directory is damaged: train it again into another --out")
+    known = {f.name for f in fields(RunInfo)}
+    try:
+        d = {k: v for k, v in d.items() if k in known}
+        d["class_names"] = tuple(d["class_names"])
+        return RunInfo(**d)
+    except (KeyError, TypeError) as exc:
+        raise ClothganError(f"{path}: broken {RUN_FILE} ({exc!r} missing or wrong); the run "
+                            "directory is damaged: train it again into another --out") from None
 
 
 def generator_dir(run_dir: str | os.PathLike, which: str = "best") -> Path:
@@ -79,18 +81,3 @@ def generator_dir(run_dir: str | os.PathLike, which: str = "best") -> Path:
     if which == "best" and (best / GENERATOR_FILE).is_file() and (best / RUN_FILE).is_file():
         return best
     return Path(run_dir)
-
-
-def load_generator(run_dir: str | os.PathLike, which: str = "last"):
-    """(generator, RunInfo) of a run directory; which="best" prefers its kept best generator."""
-    import keras
-
-    from . import models, quality  # noqa: F401 (registers the custom layers saved models use)
-
-    run_dir = generator_dir(run_dir, which)
-    info = read_run_info(run_dir)
-    path = Path(run_dir) / GENERATOR_FILE
-    if not path.is_file():
-        raise ClothganError(f"{path}: missing; the run has not finished an epoch yet, "
-                            "or resume it with `clothgan train --out DIR --resume`")
-    return keras.saving.load_model(path, compile=False), info

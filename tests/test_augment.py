@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from clothgan.augment import color, cutout, diff_augment, translation
+from clothgan.gan.augment import color, cutout, diff_augment, translation
 
 SEED = tf.constant([1, 2], tf.int64)
 

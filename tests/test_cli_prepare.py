@@ -49,7 +49,7 @@ def test_human_summary_and_options(tiny_folder, capsys):
 @pytest.mark.parametrize("args,message", [
     (["--dataset", "/no/such/folder"], "no such file or folder"),
     (["--image-size", "4"], "image_size must be >= 8"),
-    (["--workers", "0"], "--workers must be >= 1"),
+    (["--workers", "0"], "--workers: must be >= 1"),
 ])
 def test_unusable_input_is_one_line_and_exit_2(capsys, args, message):
     code, out, err = run_cli(capsys, *args)

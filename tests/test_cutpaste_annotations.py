@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from clothgan.cutpaste.annotations import (Instance, coco_annotation, mask_box, mask_polygons,
-                                           read_yolo, rle_counts, rle_decode, rle_encode,
-                                           segmentation_to_mask, yolo_lines)
-from clothgan.cutpaste.extract import mask_iou
+from clothgan.cutpaste.annotations import coco_annotation, Instance, mask_box, mask_polygons, read_yolo, rle_counts, rle_decode, rle_encode, segmentation_to_mask, yolo_lines
+from clothgan.data.foreground import mask_iou
 
 
 def test_rle_known_answers():

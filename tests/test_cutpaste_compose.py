@@ -7,7 +7,7 @@ from PIL import Image
 
 from _cutpaste_helpers import build_test_bank
 from clothgan.cutpaste.backgrounds import Backgrounds, procedural
-from clothgan.cutpaste.compose import GarmentBank, compose_scene, compose_single, render_size
+from clothgan.cutpaste.compose import compose_scene, compose_single, GarmentBank, render_size
 from clothgan.cutpaste.config import ComposeConfig, TransformConfig
 from clothgan.errors import DataError
 

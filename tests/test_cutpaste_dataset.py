@@ -139,9 +139,10 @@ def test_an_interrupted_run_leaves_nothing(photos, tmp_path, monkeypatch):
 
 def test_existing_output_needs_overwrite_and_is_replaced_whole(photos, tmp_path):
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "old.txt").write_text("keep me unless told")
     cfg = ComposeConfig(size=64)
+    make_dataset(out, 2, cfg, dataset=str(photos), per_class=2, split=None, workers=1,
+                 progress=False)
+    (out / "old.txt").write_text("keep me unless told")
     with pytest.raises(ClothganError, match="overwrite"):
         make_dataset(out, 2, cfg, dataset=str(photos), per_class=2, split=None, workers=1,
                      progress=False)
@@ -150,6 +151,13 @@ def test_existing_output_needs_overwrite_and_is_replaced_whole(photos, tmp_path)
                  progress=False, overwrite=True)
     assert not (out / "old.txt").exists() and (out / "annotations.json").is_file()
     assert sorted(os.listdir(tmp_path)) == ["out"]       # no temporary or old folder left
+    foreign = tmp_path / "notes"
+    foreign.mkdir()
+    (foreign / "mine.txt").write_text("not a clothgan output")
+    with pytest.raises(ClothganError, match="not written by this command"):
+        make_dataset(foreign, 2, cfg, dataset=str(photos), per_class=2, split=None, workers=1,
+                     progress=False, overwrite=True)
+    assert (foreign / "mine.txt").exists()
 
 
 def test_cli_compose(photos, tmp_path, capsys):
@@ -165,8 +173,9 @@ def test_cli_compose(photos, tmp_path, capsys):
     rc = main(["compose", "--count", "2", "--out", str(tmp_path / "x"), "--dataset", str(photos),
                "--backgrounds", str(tmp_path / "missing")])
     assert rc == 2 and "backgrounds folder does not exist" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["compose", "--count", "2", "--out", str(tmp_path / "y"), "--objects", "3-1"])
+    assert main(["compose", "--count", "2", "--out", str(tmp_path / "y"), "--objects", "3-1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "need 1 <= LOW <= HIGH" in err
 
 
 def test_composing_never_imports_tensorflow(photos, tmp_path):

@@ -9,12 +9,11 @@ import pytest
 from PIL import Image
 
 from clothgan.config import DataConfig
-from clothgan.cutpaste import FOREGROUND_VERSION, ForegroundFailed, foreground_on_white
+from clothgan.cutpaste import foreground_on_white, FOREGROUND_VERSION, ForegroundFailed
 from clothgan.cutpaste.config import ExtractConfig
-from clothgan.cutpaste.extract import (MaskQuality, clean_mask, extract, garment_on_white,
-                                       grabcut_alpha, guided_filter, mask_iou, mask_key)
+from clothgan.data.foreground import clean_mask, extract, garment_on_white, grabcut_alpha, guided_filter, mask_iou, mask_key, MaskQuality
 from clothgan.cutpaste.synthetic import extraction_trials, garment_photo
-from clothgan.datasets import cache_dir
+from clothgan.core.cache import cache_dir
 
 
 def test_mean_iou_on_known_masks_is_at_least_0_9():
@@ -104,7 +103,7 @@ def test_garment_on_white_and_the_preprocessing_hook(tmp_path):
     small = Image.fromarray(photo).resize((40, 50))
     assert foreground_on_white(small, str(p)).size == (40, 50)
     assert FOREGROUND_VERSION.startswith("grabcut-")
-    from clothgan.preprocess import load_image
+    from clothgan.data import load_image
     x = load_image(p, DataConfig(dataset=str(tmp_path), foreground=True))
     # Top middle: the photo's background (padding only widens the sides), white once cut out.
     assert x.shape == (28, 28, 1) and x[0, 14, 0] > 0.95

@@ -5,9 +5,7 @@ import numpy as np
 import pytest
 
 from clothgan.cutpaste.config import TransformConfig
-from clothgan.cutpaste.transforms import (TransformParams, garment_homography, jitter_lut,
-                                          sample_transform, tilt_homography, transform_garment,
-                                          warp_rgba)
+from clothgan.cutpaste.transforms import garment_homography, jitter_lut, sample_transform, tilt_homography, transform_garment, TransformParams, warp_rgba
 
 
 def _cutout(w=60, h=100) -> np.ndarray:

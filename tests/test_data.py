@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from clothgan.config import CLASSES, DataConfig
-from clothgan.data import assign_split, normalize_label, scan
-from clothgan.preprocess import load_split
+from clothgan.data import scan
+from clothgan.data.inventory import assign_split, normalize_label
+from clothgan.data import load_split
 
 # Sources built here hold a few of the ten classes; the warning is checked where it matters.
 pytestmark = pytest.mark.filterwarnings("ignore:.*no images of class")
@@ -54,7 +55,7 @@ def test_real_dataset_inventory(real_data_dir, monkeypatch):
 import csv  # noqa: E402
 
 from clothgan.errors import DataError  # noqa: E402
-from clothgan.preprocess import prepare  # noqa: E402
+from clothgan.data import prepare  # noqa: E402
 
 from conftest import write_image  # noqa: E402
 

@@ -15,11 +15,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from clothgan import datasets
+from clothgan.core.cache import cache_dir
+from clothgan.data import registry as datasets
 from clothgan.config import DataConfig
 from clothgan.data import scan
-from clothgan.datasets import COMPLETE_MARKER, DatasetSource, resolve_dataset
-from clothgan.download import UnsafeArchiveError, extract_archive, fetch_dataset
+from clothgan.data.registry import COMPLETE_MARKER, DatasetSource
+from clothgan.data.source import resolve_dataset
+from clothgan.data.download import extract_archive, fetch_dataset, UnsafeArchiveError
 from clothgan.errors import DataError
 
 LABELS = ("dress", "hat", "t-shirt")
@@ -347,7 +349,7 @@ def test_offline_without_a_copy_is_one_clear_error(monkeypatch):
     assert "\n" not in msg
     assert url in msg and "cannot download dataset 'clothing-full'" in msg
     assert "CLOTHGAN_DATA_DIR=" in msg and "--dataset PATH" in msg
-    assert not (datasets.cache_dir("datasets") / "clothing-full").exists()
+    assert not (cache_dir("datasets") / "clothing-full").exists()
 
 
 def test_data_dir_override_is_used_without_network(monkeypatch, tmp_path):

@@ -7,8 +7,9 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from clothgan.config import GANConfig  # noqa: E402
-from clothgan.gan import METRICS, ConditionalGAN, step_flops  # noqa: E402
-from clothgan.models import adam, build_discriminator, build_generator  # noqa: E402
+from clothgan.gan import ConditionalGAN, METRICS
+from clothgan.gan.networks import step_flops  # noqa: E402
+from clothgan.gan import adam, build_discriminator, build_generator  # noqa: E402
 
 
 def _gan(schedule="fused", fake_per_real=1, seed=0):

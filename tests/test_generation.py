@@ -50,7 +50,8 @@ def _pixels(folder: Path) -> dict[str, np.ndarray]:
 
 def test_writes_image_folder_and_manifest(tiny_run, tmp_path):
     from clothgan import generate
-    from clothgan.generation import file_sha256, read_manifest
+    from clothgan.core.files import sha256_file
+    from clothgan.sampling.write import read_manifest
 
     res = generate(tiny_run, per_class=3, out_dir=tmp_path / "out", seed=5,
                    classes=["pants", "t-shirt"], progress=False)
@@ -58,7 +59,7 @@ def test_writes_image_folder_and_manifest(tiny_run, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["dataset.json", "manifest.csv", "pants", "t-shirt"]
     rows = read_manifest(out)
     assert len(rows) == 6 and res.total == 6
-    digest = file_sha256(tiny_run / "generator.keras")
+    digest = sha256_file(tiny_run / "generator.keras")
     for r in rows:
         img = Image.open(out / r["file"])
         assert img.size == (28, 28) and img.mode == "L"
@@ -73,7 +74,8 @@ def test_writes_image_folder_and_manifest(tiny_run, tmp_path):
 
 def test_deterministic_and_prefix_stable(tiny_run, tmp_path):
     """Same seed -> same files; sample i of a class does not depend on batch size, count or other classes."""
-    from clothgan.generation import Sampler, generate
+    from clothgan.sampling.sampler import Sampler
+    from clothgan.sampling.write import generate
 
     sampler = Sampler.load(tiny_run, precision="float32")
     a = _pixels(generate(None, 5, tmp_path / "a", seed=3, sampler=sampler, progress=False).out_dir)
@@ -89,13 +91,13 @@ def test_deterministic_and_prefix_stable(tiny_run, tmp_path):
     assert not np.array_equal(a["hat/s3_000000.png"], c["hat/s4_000000.png"])
     assert not np.array_equal(a["hat/s3_000000.png"], a["hat/s3_000001.png"])
     # The notebook helper returns exactly the images written to disk.
-    from clothgan.generation import to_uint8
+    from clothgan.core.pixels import to_uint8
     grid = to_uint8(sampler.class_grid(5, seed=3, classes=["hat"]))
     np.testing.assert_array_equal(grid[0, 4, :, :, 0], a["hat/s3_000004.png"])
 
 
 def test_interrupted_run_leaves_nothing(tiny_run, tmp_path, monkeypatch):
-    import clothgan.generation as g
+    import clothgan.sampling.write as g
 
     sampler = g.Sampler.load(tiny_run, precision="float32")
     calls = {"n": 0}
@@ -127,7 +129,8 @@ def test_interrupted_run_leaves_nothing(tiny_run, tmp_path, monkeypatch):
 
 
 def test_stale_partial_of_dead_process_is_removed(tiny_run, tmp_path):
-    from clothgan.generation import Sampler, generate
+    from clothgan.sampling.sampler import Sampler
+    from clothgan.sampling.write import generate
 
     stale = tmp_path / ".out.partial-999999999-abcdef12"
     (stale / "hat").mkdir(parents=True)
@@ -136,7 +139,7 @@ def test_stale_partial_of_dead_process_is_removed(tiny_run, tmp_path):
 
 
 def test_rgb_and_other_size(tmp_path):
-    from clothgan.generation import generate
+    from clothgan.sampling.write import generate
 
     run = make_tiny_run(tmp_path / "run32", size=32, channels=3)
     generate(run, 2, tmp_path / "out", classes=["shoes"], progress=False)
@@ -145,8 +148,9 @@ def test_rgb_and_other_size(tmp_path):
 
 
 def test_bf16_close_to_float32(tiny_run):
-    from clothgan.training import cpu_has_bf16
-    from clothgan.generation import Sampler, to_uint8
+    from clothgan.core.hardware import cpu_has_bf16
+    from clothgan.core.pixels import to_uint8
+    from clothgan.sampling.sampler import Sampler
 
     if not cpu_has_bf16():
         pytest.skip("CPU without native bf16")
@@ -158,7 +162,7 @@ def test_bf16_close_to_float32(tiny_run):
 
 def test_model_saved_in_bf16_samples_in_requested_precision(tmp_path):
     """A generator trained with mixed precision is rebuilt in float32 when float32 is asked for."""
-    from clothgan.generation import Sampler, model_precision
+    from clothgan.sampling.sampler import model_precision, Sampler
 
     run = make_tiny_run(tmp_path / "run", dtype="mixed_bfloat16")
     s = Sampler.load(run, "float32")
@@ -169,7 +173,7 @@ def test_model_saved_in_bf16_samples_in_requested_precision(tmp_path):
 
 
 def test_notebook_helpers_shapes(tiny_run):
-    from clothgan.generation import Sampler, interpolate_noise
+    from clothgan.sampling.sampler import interpolate_noise, Sampler
 
     s = Sampler.load(tiny_run, "float32")
     assert s.labels_of("hat, pants") == s.labels_of(["hat", "pants"]) == [1, 4]
@@ -213,7 +217,7 @@ def test_truncation_scales_the_noise_and_is_checked(tiny_run, tmp_path, capsys):
     from dataclasses import replace
 
     from clothgan.cli import main
-    from clothgan.generation import Sampler
+    from clothgan.sampling.sampler import Sampler
     from clothgan.runs import read_run_info, write_run_info
 
     plain = Sampler.load(tiny_run, "float32")
@@ -237,12 +241,12 @@ def test_truncation_scales_the_noise_and_is_checked(tiny_run, tmp_path, capsys):
     for bad in ("0", "-1", "nan"):
         assert main(["generate", "--run", str(run), "--per-class", "1", "--out",
                      str(tmp_path / f"bad{bad}"), "--truncation", bad]) == 2
-        assert "truncation must be > 0" in capsys.readouterr().err
+        assert "--truncation: must be > 0" in capsys.readouterr().err
         assert not (tmp_path / f"bad{bad}").exists()
 
 
 def test_api_errors(tiny_run, tmp_path):
-    from clothgan.generation import generate
+    from clothgan.sampling.write import generate
 
     (tmp_path / "file").write_text("x")
     with pytest.raises(ClothganError, match="is a file"):
@@ -253,8 +257,8 @@ def test_api_errors(tiny_run, tmp_path):
 
 def test_explorer_widget_has_static_fallback(tiny_run):
     """Front ends with widgets get the live view; others the PNG of the starting settings."""
-    from clothgan.generation import Sampler
-    from clothgan.widgets import generator_explorer
+    from clothgan.sampling.sampler import Sampler
+    from clothgan.course.widgets import generator_explorer
 
     e = generator_explorer(Sampler.load(tiny_run, "float32"), cls="pants", seed=1, count=3)
     bundle = e._repr_mimebundle_()

@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from dataclasses import replace
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from clothgan.classifier import ClassifierConfig
+from clothgan.evaluation.judge import ClassifierConfig
 from clothgan.config import CLASSES, DataConfig
 from clothgan.errors import ClothganError
-from clothgan.metrics import (EvalConfig, evaluate, fid, frechet_distance, kid, load_image_folder,
-                              memorisation_check, mmd2_unbiased, nearest_neighbours)
+from clothgan.data.folder import read_image_folder
+from clothgan.evaluation.distances import fid, frechet_distance, kid, memorisation_check, mmd2_unbiased, nearest_neighbours
+from clothgan.evaluation.evaluate import EvalConfig, evaluate
 
 
 # -- FID / KID ------------------------------------------------------------------------------------
@@ -105,7 +107,7 @@ def _toy(rng, n, size=12):
 
 @pytest.fixture(scope="module")
 def toy_real():
-    from clothgan.preprocess import Arrays
+    from clothgan.data import Arrays
 
     rng = np.random.default_rng(5)
     out = {}
@@ -116,7 +118,7 @@ def toy_real():
 
 
 def _imageset(tmp_path, x, y):
-    from clothgan.metrics import ImageSet
+    from clothgan.data.folder import ImageSet
     return ImageSet(tmp_path, x, y, [f"{CLASSES[c]}/{i}.png" for i, c in enumerate(y)], CLASSES)
 
 
@@ -153,7 +155,7 @@ def test_cas_consistency_and_augmentation_on_toy_problem(toy_real, tmp_path):
 
 
 def test_prior_weights_give_the_target_mix():
-    from clothgan.classifier import prior_weights
+    from clothgan.evaluation.judge import prior_weights
 
     y = np.repeat(np.arange(3), [10, 20, 30])
     w = prior_weights(y, np.array([6, 3, 1, 40]))   # class 3 has no images here: ignored
@@ -168,7 +170,7 @@ def test_prior_weights_give_the_target_mix():
 
 def test_sample_weights_set_what_a_classifier_learns():
     """On pure noise a classifier can only learn the label prior: the weighted one's."""
-    from clothgan.classifier import predict_proba, prior_weights, train_classifier
+    from clothgan.evaluation.judge import predict_proba, prior_weights, train_classifier
 
     rng = np.random.default_rng(3)
     x = rng.normal(0, 0.3, size=(400, 12, 12, 1)).astype(np.float32)
@@ -186,7 +188,7 @@ def test_sample_weights_set_what_a_classifier_learns():
 
 def test_class_mix_reads_consistency_at_the_test_mix(toy_real, tmp_path):
     """Half the classes mislabelled: at the test mix that half counts for what it weighs there."""
-    from clothgan.preprocess import Arrays
+    from clothgan.data import Arrays
 
     te = toy_real["test"]
     # A test split skewed to the well-made classes 0-4.
@@ -244,7 +246,7 @@ def test_classifier_runs_report_the_median_of_seeded_trainings(toy_real, tmp_pat
 
 
 def test_inception_needs_local_weights(toy_real, tmp_path, monkeypatch):
-    from clothgan.metrics import inception_features
+    from clothgan.evaluation.distances import inception_features
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.delenv("CLOTHGAN_INCEPTION_WEIGHTS", raising=False)
@@ -260,28 +262,37 @@ def test_inception_needs_local_weights(toy_real, tmp_path, monkeypatch):
 
 # -- image folders and the command line ---------------------------------------------------------
 
-def test_load_image_folder_and_its_errors(tmp_path):
+def test_read_image_folder_and_its_errors(tmp_path):
     for c in ("hat", "t-shirt"):
         (tmp_path / "ok" / c).mkdir(parents=True)
         for i in range(3):
             Image.fromarray(np.full((10, 10), 40 * i, np.uint8)).save(tmp_path / "ok" / c / f"{i}.png")
     (tmp_path / "ok" / "manifest.csv").write_text("file\n")
-    s = load_image_folder(tmp_path / "ok")
+    s = read_image_folder(tmp_path / "ok")
     assert s.x.shape == (6, 10, 10, 1) and s.counts() == {"hat": 3, "t-shirt": 3}
     assert s.x.min() == -1.0 and s.y.tolist() == [1, 1, 1, 9, 9, 9]
 
     (tmp_path / "ok" / "socks").mkdir()
     with pytest.raises(ClothganError, match="socks"):
-        load_image_folder(tmp_path / "ok")
+        read_image_folder(tmp_path / "ok")
     (tmp_path / "ok" / "socks").rmdir()
-    Image.new("L", (12, 12)).save(tmp_path / "ok" / "hat" / "big.png")
-    with pytest.raises(ClothganError, match="big.png"):
-        load_image_folder(tmp_path / "ok")
+    assert s.converted == 0 and not s.skipped
+    # Mixed sizes and modes go through the training photos' decoder at one size and mode.
+    Image.new("RGB", (20, 12), (250, 250, 250)).save(tmp_path / "ok" / "hat" / "big.png")
+    mixed = read_image_folder(tmp_path / "ok")
+    assert mixed.x.shape == (7, 28, 28, 1) and mixed.converted == 7
+    at10 = read_image_folder(tmp_path / "ok", size=10, channels=1)
+    assert at10.x.shape == (7, 10, 10, 1) and at10.converted == 1
+    np.testing.assert_array_equal(at10.x[:3], s.x[:3])       # files already 10x10 grey: unchanged
+    Image.new("L", (1, 1)).save(tmp_path / "ok" / "hat" / "dot.png")
+    with pytest.warns(UserWarning, match="dot.png: skipped"):
+        skipped = read_image_folder(tmp_path / "ok", size=10, channels=1)
+    assert len(skipped.y) == 7 and [Path(k.path).name for k in skipped.skipped] == ["dot.png"]
     (tmp_path / "empty").mkdir()
     with pytest.raises(ClothganError, match="no images"):
-        load_image_folder(tmp_path / "empty")
+        read_image_folder(tmp_path / "empty")
     with pytest.raises(ClothganError, match="no such folder"):
-        load_image_folder(tmp_path / "missing")
+        read_image_folder(tmp_path / "missing")
 
 
 def test_cli_evaluate_json_end_to_end(tiny_folder, tmp_path, capsys):
@@ -301,7 +312,7 @@ def test_cli_evaluate_json_end_to_end(tiny_folder, tmp_path, capsys):
     assert 0 <= d["class_consistency"] <= 1 and d["fid"] >= 0
     assert d["class_mix"] == "as-is" and len(d["cas_runs"]) == len(d["augmented_runs"]) == 2
     assert main(["evaluate", "--images", str(tmp_path / "syn"), "--classifier-runs", "0"]) == 2
-    assert "--classifier-runs must be >= 1" in capsys.readouterr().err
+    assert "--classifier-runs: must be >= 1" in capsys.readouterr().err
     assert main(["evaluate", "--images", str(tmp_path / "nothing")]) == 2
     assert "no such folder" in capsys.readouterr().err
 
@@ -311,8 +322,8 @@ def test_cli_evaluate_json_end_to_end(tiny_folder, tmp_path, capsys):
 def test_real_images_score_as_real(real_data_dir, shared_home, tmp_path, monkeypatch):
     """Real test images written as a 'synthetic' folder: consistency equals the judge's accuracy,
     and copies of training images are flagged as memorised."""
-    from clothgan.generation import to_uint8
-    from clothgan.preprocess import load_split
+    from clothgan.core.pixels import to_uint8
+    from clothgan.data import load_split
 
     monkeypatch.setenv("CLOTHGAN_DATA_DIR", str(real_data_dir))
     monkeypatch.setenv("CLOTHGAN_HOME", str(shared_home))     # the prepared dataset is reused

@@ -9,11 +9,12 @@ keras = pytest.importorskip("keras")
 
 from conftest import checkpoint_arrays, make_tiny_folder  # noqa: E402
 
-from clothgan.checkpoint import CHECKPOINT_FILE  # noqa: E402
+from clothgan.training.checkpoint import CHECKPOINT_FILE  # noqa: E402
 from clothgan.cli import main  # noqa: E402
 from clothgan.config import DEFAULT_PRESET, GAN_PRESETS, GANConfig, preset  # noqa: E402
-from clothgan.models import build_discriminator, build_generator  # noqa: E402
-from clothgan.runs import load_generator, read_run_info  # noqa: E402
+from clothgan.gan import build_discriminator, build_generator  # noqa: E402
+from clothgan.gan.saved import load_generator
+from clothgan.runs import read_run_info  # noqa: E402
 
 
 def test_quality_is_the_article_networks_with_ema_a_tuned_noise_scale_and_the_keeper():
@@ -31,7 +32,7 @@ def test_quality_is_the_article_networks_with_ema_a_tuned_noise_scale_and_the_ke
 
 
 def test_run_json_from_before_networks_loads_as_what_it_was():
-    old_quality = GANConfig.preset_config("projection").to_dict()
+    old_quality = preset("projection")[0].to_dict()
     del old_quality["networks"]
     old_quality["preset"] = "quality"          # then the name of the hinge-loss projection recipe
     cfg = GANConfig.from_dict(old_quality)
@@ -42,7 +43,7 @@ def test_run_json_from_before_networks_loads_as_what_it_was():
     with pytest.raises(ValueError, match="networks must be one of"):
         GANConfig(networks="resnet")
     with pytest.raises(ValueError, match="unknown preset"):
-        GANConfig.preset_config("best")
+        preset("best")[0]
 
 
 def test_default_cli_run_trains_like_seed_and_samples_from_the_average(tmp_path):

@@ -12,15 +12,16 @@ keras = pytest.importorskip("keras")
 from conftest import make_tiny_folder  # noqa: E402
 
 from clothgan.cli import main  # noqa: E402
-from clothgan.config import DEFAULT_PRESET, DataConfig, TrainConfig  # noqa: E402
+from clothgan.config import DataConfig, DEFAULT_PRESET, TrainConfig  # noqa: E402
 from clothgan.errors import ClothganError  # noqa: E402
-from clothgan.generation import read_manifest, results_run  # noqa: E402
-from clothgan.metrics import load_image_folder  # noqa: E402
-from clothgan.pretrained import (PRETRAINED, PROVENANCE_FILE, available, describe,  # noqa: E402
-                                 pretrained_dir, provenance)
+from clothgan.course.notebook import results_run
+from clothgan.sampling.write import read_manifest  # noqa: E402
+from clothgan.data.folder import read_image_folder  # noqa: E402
+from clothgan.pretrained import available, describe, PRETRAINED, pretrained_dir, provenance, PROVENANCE_FILE
 from clothgan.pretrained.package import MAX_BYTES, package  # noqa: E402
-from clothgan.runs import load_generator, read_run_info  # noqa: E402
-from clothgan.training import train  # noqa: E402
+from clothgan.gan.saved import load_generator
+from clothgan.runs import read_run_info  # noqa: E402
+from clothgan.training.train import train  # noqa: E402
 
 SHAPES = {"seed": (28, 1), "quality": (28, 1), "quality-rgb64": (64, 3)}
 
@@ -62,7 +63,7 @@ def test_generate_pretrained_writes_a_dataset(tmp_path):
     out = tmp_path / "syn"
     assert main(["generate", "--pretrained", "quality", "--per-class", "3", "--out", str(out)]) == 0
     rows = read_manifest(out)
-    assert len(rows) == 30 and {r["class"] for r in rows} == set(load_image_folder(out).class_names)
+    assert len(rows) == 30 and {r["class"] for r in rows} == set(read_image_folder(out).class_names)
     written = json.loads((out / "dataset.json").read_text())
     assert written["run"] == str(pretrained_dir("quality"))
     # It samples at the scale its provenance was scored at.
@@ -78,8 +79,8 @@ def test_notebooks_fall_back_to_the_shipped_generator(monkeypatch, tmp_path):
 def test_unknown_or_missing_pretrained_is_a_clear_error(tmp_path, monkeypatch, capsys):
     with pytest.raises(ClothganError, match="choose one of"):
         pretrained_dir("best-ever")
-    with pytest.raises(SystemExit):
-        main(["generate", "--pretrained", "best-ever", "--per-class", "1", "--out", str(tmp_path)])
+    assert main(["generate", "--pretrained", "best-ever", "--per-class", "1",
+                 "--out", str(tmp_path)]) == 2
     assert "invalid choice" in capsys.readouterr().err
     import clothgan.pretrained as pt
 

@@ -10,16 +10,17 @@ keras = pytest.importorskip("keras")
 
 from conftest import checkpoint_arrays, make_tiny_folder, run_python_result  # noqa: E402
 
-from clothgan.callbacks import SimulatedInterrupt  # noqa: E402
-from clothgan.checkpoint import CHECKPOINT_FILE, _groups, read_checkpoint_meta  # noqa: E402
+from clothgan.training.callbacks import SimulatedInterrupt  # noqa: E402
+from clothgan.training.checkpoint import _groups, CHECKPOINT_FILE, read_checkpoint_meta  # noqa: E402
 from clothgan.cli import main  # noqa: E402
-from clothgan.config import DataConfig, GANConfig, TrainConfig, preset  # noqa: E402
+from clothgan.config import DataConfig, GANConfig, preset, TrainConfig  # noqa: E402
 from clothgan.gan import ConditionalGAN  # noqa: E402
-from clothgan.models import adam, build_discriminator, build_generator  # noqa: E402
-from clothgan.runs import load_generator, read_run_info  # noqa: E402
-from clothgan.training import train  # noqa: E402
+from clothgan.gan import adam, build_discriminator, build_generator  # noqa: E402
+from clothgan.gan.saved import load_generator
+from clothgan.runs import read_run_info  # noqa: E402
+from clothgan.training.train import train  # noqa: E402
 
-SMALL = GANConfig.preset_config("projection", g_filters=16, d_filters=16, latent_dim=16)
+SMALL = preset("projection")[0].replace(g_filters=16, d_filters=16, latent_dim=16)
 TINY = TrainConfig(batch_size=16, epochs=2, precision="float32", seed=7)
 
 
@@ -57,7 +58,7 @@ def test_projection_preset_config_and_round_trip():
     with pytest.raises(ValueError, match="loss must be 'bce'"):
         GANConfig(loss="hinge")
     with pytest.raises(ValueError, match="unknown augment"):
-        GANConfig.preset_config("projection", augment=("rotate",))
+        preset("projection")[0].replace(augment=("rotate",))
 
 
 def test_projection_steps_change_only_their_network_and_ema_follows_g():
@@ -175,7 +176,7 @@ def cli_run(tiny_data, tmp_path_factory):
 def test_cli_projection_run_directory_samples_with_the_ema_generator(cli_run):
     info = read_run_info(cli_run)
     assert info.preset == "projection" and info.epochs_done == 2
-    assert GANConfig.from_dict(info.config["model"]) == GANConfig.preset_config("projection")
+    assert GANConfig.from_dict(info.config["model"]) == preset("projection")[0]
     g, _ = load_generator(cli_run)
     images = np.asarray(g([np.zeros((3, 100), "float32"), np.arange(3, dtype="int32")]))
     assert images.shape == (3, 28, 28, 1) and np.abs(images).max() <= 1
@@ -191,7 +192,7 @@ def test_cli_projection_run_directory_samples_with_the_ema_generator(cli_run):
 def test_projection_resume_is_exact(cli_run, tiny_data, tmp_path):
     out = tmp_path / "q"
     with pytest.raises(KeyboardInterrupt):
-        train(out, tiny_data, GANConfig.preset_config("projection"), TINY, progress=False,
+        train(out, tiny_data, preset("projection")[0], TINY, progress=False,
               verbose=False, callbacks=[SimulatedInterrupt(epoch=2, step=1)])
     assert read_checkpoint_meta(out / CHECKPOINT_FILE)["epoch"] == 1
     result = train(out, resume=True, progress=False, verbose=False)
@@ -206,7 +207,7 @@ def test_projection_resume_is_exact(cli_run, tiny_data, tmp_path):
 
 def test_projection_64x64_rgb_trains_and_samples(tiny_data, tmp_path):
     data = tiny_data.replace(image_size=64, channels=3)
-    small = GANConfig.preset_config("projection", g_filters=8, d_filters=8, latent_dim=16)
+    small = preset("projection")[0].replace(g_filters=8, d_filters=8, latent_dim=16)
     result = train(tmp_path / "rgb", data, small, TINY.replace(epochs=1), progress=False,
                    verbose=False)
     g, info = load_generator(result.run_dir)
@@ -220,7 +221,7 @@ def test_projection_generator_loads_in_a_fresh_process(cli_run):
     import subprocess
     import sys
 
-    code = ("import sys; from clothgan.runs import load_generator; "
+    code = ("import sys; from clothgan.gan import load_generator; "
             "g, info = load_generator(sys.argv[1]); print(info.preset, g.output.shape[1:])")
     out = subprocess.run([sys.executable, "-c", code, str(cli_run)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -234,10 +235,10 @@ import json
 import numpy as np, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from clothgan.training import train
-from clothgan.config import DataConfig, GANConfig, TrainConfig
-from clothgan.runs import load_generator
-model = GANConfig.preset_config("projection", g_filters=16, d_filters=16, aux_weight=1.0)
+from clothgan.training.train import train
+from clothgan.config import DataConfig, GANConfig, TrainConfig, preset
+from clothgan.gan.saved import load_generator
+model = preset("projection")[0].replace(g_filters=16, d_filters=16, aux_weight=1.0)
 cfg = TrainConfig(batch_size=16, epochs=2, precision="float32", seed=7, strategy="mirrored")
 r = train({str(tmp_path / "m")!r}, DataConfig(dataset={tiny_data.dataset!r}), model, cfg,
           progress=False, verbose=False)

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from keras import ops
 
-from clothgan.config import PROJECTION_PARTS, GANConfig
-from clothgan.quality import (ConditionalBatchNorm, ProjectionHead, _levels,
-                              build_quality_discriminator, build_quality_generator)
+from clothgan.config import GANConfig, PROJECTION_PARTS, preset
+from clothgan.gan.layers import ConditionalBatchNorm, ProjectionHead
+from clothgan.gan.projection import _levels, build_projection_discriminator, build_projection_generator
 
 
 def _cfg(size=28, channels=1, without=()):
@@ -29,7 +29,7 @@ def test_levels_rejects_unreachable_size():
 @pytest.mark.parametrize("size,channels", [(28, 1), (64, 3)])
 def test_shapes_and_label_dependence(size, channels, tmp_path):
     cfg = _cfg(size, channels)
-    g, d = build_quality_generator(cfg), build_quality_discriminator(cfg)
+    g, d = build_projection_generator(cfg), build_projection_discriminator(cfg)
     z = ops.convert_to_tensor(np.random.default_rng(0).normal(size=(4, 16)).astype("float32"))
     y0 = ops.convert_to_tensor(np.zeros(4, "int32"))
     y1 = ops.convert_to_tensor(np.full(4, 3, "int32"))
@@ -59,8 +59,8 @@ def _layer_types(model):
 def test_each_part_can_be_switched_off_alone(part):
     full = _cfg()
     less = _cfg(without=(part,))
-    g_full, d_full = build_quality_generator(full), build_quality_discriminator(full)
-    g, d = build_quality_generator(less), build_quality_discriminator(less)
+    g_full, d_full = build_projection_generator(full), build_projection_discriminator(full)
+    g, d = build_projection_generator(less), build_projection_discriminator(less)
     removed = {"spectral_norm": (d, keras.layers.SpectralNormalization),
                "projection_head": (d, ProjectionHead),
                "conditional_bn": (g, ConditionalBatchNorm)}
@@ -81,10 +81,10 @@ def test_each_part_can_be_switched_off_alone(part):
 
 
 def test_without_is_checked_and_round_trips():
-    cfg = GANConfig.preset_config("projection", without=["spectral_norm", "conditional_bn"])
+    cfg = preset("projection")[0].replace(without=["spectral_norm", "conditional_bn"])
     assert cfg.without == ("spectral_norm", "conditional_bn")
     assert GANConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError, match="choose from spectral_norm"):
-        GANConfig.preset_config("projection", without=("batch_norm",))
+        preset("projection")[0].replace(without=("batch_norm",))
     with pytest.raises(ValueError, match="'article' networks have none"):
-        GANConfig.preset_config("quality", without=("spectral_norm",))
+        preset("quality")[0].replace(without=("spectral_norm",))

@@ -10,16 +10,18 @@ keras = pytest.importorskip("keras")
 
 from conftest import make_tiny_folder  # noqa: E402
 
-from clothgan import selection  # noqa: E402
-from clothgan.callbacks import read_history_csv  # noqa: E402
+from clothgan.training import selection  # noqa: E402
+from clothgan.training.callbacks import read_history_csv  # noqa: E402
 from clothgan.cli import main  # noqa: E402
-from clothgan.config import DataConfig, TrainConfig  # noqa: E402
+from clothgan.config import DataConfig, TrainConfig, preset  # noqa: E402
 from clothgan.errors import ClothganError  # noqa: E402
-from clothgan.generation import read_manifest  # noqa: E402
-from clothgan.runs import TRUNCATION_FILE, generator_dir, load_generator, read_run_info  # noqa: E402
-from clothgan.selection import ValidationScorer, read_best  # noqa: E402
-from clothgan.training import train  # noqa: E402
+from clothgan.sampling.write import read_manifest  # noqa: E402
+from clothgan.gan.saved import load_generator
+from clothgan.runs import generator_dir, read_run_info, TRUNCATION_FILE  # noqa: E402
+from clothgan.training.selection import read_best, ValidationScorer  # noqa: E402
+from clothgan.training.train import train  # noqa: E402
 
+SEED = preset("seed")[0]     # the article's design: what these tests check
 KEEP = TrainConfig(batch_size=16, epochs=3, precision="float32", seed=3, keep_best="fid",
                    eval_every=1)
 
@@ -53,7 +55,7 @@ def test_keeper_keeps_the_best_scored_epoch_not_the_last(tiny_data, tmp_path, mo
     script = Scripted([5.0, 3.0, 4.0])
     monkeypatch.setattr(ValidationScorer, "__call__", script.__call__)
     out = tmp_path / "run"
-    train(out, tiny_data, training=KEEP, progress=False, verbose=False)
+    train(out, tiny_data, SEED, training=KEEP, progress=False, verbose=False)
 
     best = read_best(out)
     assert best["epoch"] == 2 and best["val_fid"] == 3.0 and best["metric"] == "fid"
@@ -66,7 +68,7 @@ def test_keeper_keeps_the_best_scored_epoch_not_the_last(tiny_data, tmp_path, mo
     assert any(not np.array_equal(a, b) for a, b in zip(last.get_weights(), script.weights[1]))
     rows = read_history_csv(out / "history.csv")
     assert [r["val_fid"] for r in rows] == [5.0, 3.0, 4.0]
-    from clothgan import plots
+    from clothgan.course import plots
 
     fig = plots.validation_curves({"run": rows, "no scores": [{"epoch": 1}]}, x="cpu_minutes")
     fid_ax = fig.axes[0]
@@ -85,7 +87,7 @@ def test_keeper_keeps_the_best_scored_epoch_not_the_last(tiny_data, tmp_path, mo
 def test_generate_uses_the_kept_generator_unless_told_last(tiny_data, tmp_path, monkeypatch):
     monkeypatch.setattr(ValidationScorer, "__call__", Scripted([2.0, 9.0, 9.0]).__call__)
     out = tmp_path / "run"
-    train(out, tiny_data, training=KEEP, progress=False, verbose=False)
+    train(out, tiny_data, SEED, training=KEEP, progress=False, verbose=False)
     shas = {}
     for which in ("best", "last"):
         dest = tmp_path / which
@@ -99,14 +101,14 @@ def test_generate_uses_the_kept_generator_unless_told_last(tiny_data, tmp_path, 
 
 def test_training_ends_by_choosing_the_noise_scale_that_generate_uses(tiny_data, tmp_path,
                                                                       monkeypatch):
-    from clothgan.generation import Sampler
+    from clothgan.sampling.sampler import Sampler
 
     from clothgan.config import GANConfig
 
     script = Scripted([4.0, 2.0, 3.0, 4.0, 2.0, 3.0])
     monkeypatch.setattr(ValidationScorer, "__call__", script.__call__)
     # The article's design (the seed preset) samples plain N(0, 1) noise, as the article does.
-    plain = train(tmp_path / "plain", tiny_data, training=KEEP, progress=False, verbose=False)
+    plain = train(tmp_path / "plain", tiny_data, SEED, training=KEEP, progress=False, verbose=False)
     assert plain.truncation is None and script.truncations == []
     assert read_run_info(tmp_path / "plain" / "best").truncation == 1.0
     out = tmp_path / "run"
@@ -132,7 +134,7 @@ def test_training_ends_by_choosing_the_noise_scale_that_generate_uses(tiny_data,
 
 
 def test_validation_scorer_is_deterministic_and_uses_the_judge(tiny_data, monkeypatch):
-    from clothgan.models import build_generator
+    from clothgan.gan import build_generator
     from clothgan.config import GANConfig
 
     scorer = ValidationScorer(tiny_data, 100, progress=False)
@@ -143,7 +145,7 @@ def test_validation_scorer_is_deterministic_and_uses_the_judge(tiny_data, monkey
     assert np.isfinite(a["val_fid"]) and a["val_fid"] > 0 and 0.0 <= a["val_consistency"] <= 1.0
     # A generator that returns the validation photos themselves scores (near) zero FID and the
     # judge's own accuracy as consistency.
-    val = __import__("clothgan.preprocess", fromlist=["load_split"]).load_split(tiny_data, "val")
+    val = __import__("clothgan.data", fromlist=["load_split"]).load_split(tiny_data, "val")
 
     class Replay:
         def __call__(self, inputs, training=False):
@@ -171,7 +173,7 @@ def test_validation_scorer_is_deterministic_and_uses_the_judge(tiny_data, monkey
 def test_cpu_budget_stops_between_epochs_and_records_cpu_time(tiny_data, tmp_path):
     out = tmp_path / "run"
     training = KEEP.replace(keep_best="none", epochs=50)
-    result = train(out, tiny_data, training=training, cpu_minutes=1e-4, progress=False,
+    result = train(out, tiny_data, SEED, training=training, cpu_minutes=1e-4, progress=False,
                    verbose=False)
     assert result.epochs_done == 1
     rows = read_history_csv(out / "history.csv")
@@ -186,10 +188,9 @@ def test_cpu_budget_stops_between_epochs_and_records_cpu_time(tiny_data, tmp_pat
 def test_bad_settings_are_reported(tiny_data, tmp_path, capsys):
     with pytest.raises(ValueError, match="keep_best"):
         TrainConfig(keep_best="loss")
-    with pytest.raises(SystemExit) as exc:
-        main(["train", "--out", str(tmp_path / "r"), "--cpu-minutes", "0"])
-    assert exc.value.code == 2
-    assert "must be > 0" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "r"), "--cpu-minutes", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--cpu-minutes: must be > 0" in err and err.count("\n") == 1
     with pytest.raises(ClothganError, match="generator must be one of"):
         generator_dir(tmp_path, "newest")
 

@@ -8,16 +8,17 @@ keras = pytest.importorskip("keras")
 
 from conftest import checkpoint_arrays, make_tiny_folder, run_python_result  # noqa: E402
 
-from clothgan.callbacks import SimulatedInterrupt, read_history_csv  # noqa: E402
-from clothgan.checkpoint import (CHECKPOINT_FILE, load_checkpoint, load_network,  # noqa: E402
-                                 read_checkpoint_meta, save_checkpoint)
+from clothgan.training.callbacks import read_history_csv, SimulatedInterrupt  # noqa: E402
+from clothgan.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, load_network, read_checkpoint_meta, save_checkpoint
 from clothgan.cli import main  # noqa: E402
-from clothgan.config import CLASSES, DataConfig, TrainConfig  # noqa: E402
+from clothgan.config import CLASSES, DataConfig, TrainConfig, preset  # noqa: E402
 from clothgan.errors import ClothganError  # noqa: E402
-from clothgan.runs import load_generator, read_run_info  # noqa: E402
-from clothgan.training import TrainingDiverged, train  # noqa: E402
+from clothgan.gan.saved import load_generator
+from clothgan.runs import read_run_info  # noqa: E402
+from clothgan.training.train import train, TrainingDiverged  # noqa: E402
 
 # 8 real + 8 generated images per step, float32 so results do not depend on bf16 hardware.
+SEED = preset("seed")[0]     # the article's design: what these tests check
 TINY = TrainConfig(batch_size=16, epochs=3, precision="float32", seed=7)
 
 
@@ -32,13 +33,13 @@ def finished_run(tiny_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "a"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CLOTHGAN_HOME", str(tmp_path_factory.mktemp("home_a")))
-        result = train(out, tiny_data, training=TINY, progress=False, verbose=False)
+        result = train(out, tiny_data, SEED, training=TINY, progress=False, verbose=False)
     return result
 
 
 def _state(gan):
     """Every checkpointed variable, keyed like the checkpoint file."""
-    from clothgan.checkpoint import _groups
+    from clothgan.training.checkpoint import _groups
 
     return {f"{g}/{i:04d}": np.asarray(v.numpy()) for g, vs in _groups(gan).items()
             for i, v in enumerate(vs)}
@@ -81,7 +82,7 @@ def test_interrupted_then_resumed_run_equals_the_uninterrupted_one(finished_run,
                                                                    tmp_path):
     out = tmp_path / "b"
     with pytest.raises(KeyboardInterrupt):
-        train(out, tiny_data, training=TINY, progress=False, verbose=False,
+        train(out, tiny_data, SEED, training=TINY, progress=False, verbose=False,
               callbacks=[SimulatedInterrupt(epoch=3, step=3)])
     # Killed during epoch 3: the last checkpoint is epoch 2's, the history has epochs 1-2.
     assert read_checkpoint_meta(out / CHECKPOINT_FILE)["epoch"] == 2
@@ -109,9 +110,9 @@ def test_interrupted_then_resumed_run_equals_the_uninterrupted_one(finished_run,
 
 def test_seed_reproduces_and_another_seed_differs(tiny_data, tmp_path):
     one = TINY.replace(epochs=1)
-    a = train(tmp_path / "s1", tiny_data, training=one, progress=False, verbose=False)
-    b = train(tmp_path / "s2", tiny_data, training=one, progress=False, verbose=False)
-    c = train(tmp_path / "s3", tiny_data, training=one.replace(seed=8), progress=False,
+    a = train(tmp_path / "s1", tiny_data, SEED, training=one, progress=False, verbose=False)
+    b = train(tmp_path / "s2", tiny_data, SEED, training=one, progress=False, verbose=False)
+    c = train(tmp_path / "s3", tiny_data, SEED, training=one.replace(seed=8), progress=False,
               verbose=False)
     wa, wb, wc = (r.gan.generator.get_weights() for r in (a, b, c))
     assert all(np.array_equal(x, y) for x, y in zip(wa, wb))
@@ -130,7 +131,7 @@ class _Poison(keras.callbacks.Callback):
 def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tiny_data, tmp_path):
     out = tmp_path / "nan"
     with pytest.raises(TrainingDiverged, match="epoch 2.*last good state \\(epoch 1\\)"):
-        train(out, tiny_data, training=TINY, progress=False, verbose=False, callbacks=[_Poison()])
+        train(out, tiny_data, SEED, training=TINY, progress=False, verbose=False, callbacks=[_Poison()])
     assert read_checkpoint_meta(out / CHECKPOINT_FILE)["epoch"] == 1
     assert all(np.isfinite(v).all() for v in checkpoint_arrays(out / CHECKPOINT_FILE).values())
     assert [r["epoch"] for r in read_history_csv(out / "history.csv")] == [1]
@@ -141,7 +142,7 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tiny_data, tmp_pa
 
 def test_load_network_restores_one_network_and_names_a_mismatch(finished_run):
     from clothgan.config import GANConfig
-    from clothgan.models import build_discriminator
+    from clothgan.gan import build_discriminator
 
     path = finished_run.run_dir / CHECKPOINT_FILE
     stored = checkpoint_arrays(path)
@@ -176,13 +177,13 @@ def test_a_failed_checkpoint_write_keeps_the_previous_file(finished_run, tmp_pat
 
 def test_refuses_to_clobber_or_resume_nothing(finished_run, tiny_data, tmp_path):
     with pytest.raises(ClothganError, match="--resume"):
-        train(finished_run.run_dir, tiny_data, training=TINY)
+        train(finished_run.run_dir, tiny_data, SEED, training=TINY)
     with pytest.raises(ClothganError, match="nothing to resume"):
         train(tmp_path / "empty", resume=True)
     with pytest.raises(ClothganError, match="training settings"):
         train(finished_run.run_dir, resume=True, training=TINY.replace(lr=1e-3))
     with pytest.raises(ClothganError, match="fewer than one step"):
-        train(tmp_path / "big", tiny_data, training=TINY.replace(batch_size=512))
+        train(tmp_path / "big", tiny_data, SEED, training=TINY.replace(batch_size=512))
 
 
 def test_cli_trains_resumes_and_reports_errors(tiny_data, tmp_path, capsys):
@@ -202,7 +203,7 @@ def test_cli_trains_resumes_and_reports_errors(tiny_data, tmp_path, capsys):
 
 
 def test_mirror_flips_about_half_of_the_real_images_and_resumes_exactly():
-    from clothgan.training import epoch_batches
+    from clothgan.training.batches import epoch_batches
 
     x = np.random.default_rng(0).uniform(-1, 1, (40, 4, 6, 1)).astype(np.float32)
     y = np.arange(40) % 10
@@ -242,13 +243,13 @@ import json, sys
 import numpy as np, tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from clothgan.training import train
-from clothgan.config import DataConfig, TrainConfig
+from clothgan.training.train import train
+from clothgan.config import DataConfig, TrainConfig, preset
 data = DataConfig(dataset={tiny_data.dataset!r})
 out = {{}}
 for strategy in ("mirrored", "default"):
     cfg = TrainConfig(batch_size=16, epochs=3, precision="float32", seed=7, strategy=strategy)
-    r = train({str(tmp_path)!r} + "/" + strategy, data, training=cfg, progress=False, verbose=False)
+    r = train({str(tmp_path)!r} + "/" + strategy, data, preset("seed")[0], training=cfg, progress=False, verbose=False)
     out[strategy] = {{"replicas": r.replicas, "d_loss": [h["d_loss"] for h in r.history]}}
     if strategy == "mirrored":
         s = r.gan.distribute_strategy

@@ -1,33 +1,31 @@
 """Method 1, cut and paste: extract garments from photos, transform them, paste them over
 backgrounds and write labelled images (COCO, YOLO, masks, or class folders).
 
-Only OpenCV, NumPy and Pillow are used here (no TensorFlow), so composing runs anywhere.
+Everything notebook 08 uses is importable from here. Only OpenCV, NumPy and Pillow are used
+(no TensorFlow), so composing runs anywhere.
+
+    config       TransformConfig, ComposeConfig (ExtractConfig: clothgan.data.foreground)
+    transforms   the random scale, rotation, tilt, flip and relighting of one garment
+    backgrounds  procedural, plain or folder backgrounds
+    compose      the garment bank and one scene or one classification image
+    annotations  COCO, YOLO and mask files, and reading them back
+    dataset      make_dataset(): the whole method, written all-or-nothing
+    synthetic    synthetic garment photos with known masks (extraction trials)
 """
-from __future__ import annotations
+from ..data.foreground import (FOREGROUND_VERSION, MASK_VERSION, ExtractConfig, ForegroundFailed,
+                               extract, foreground_on_white, garment_on_white, grabcut_alpha,
+                               mask_iou)
+from .annotations import read_coco, read_scene, read_yolo
+from .backgrounds import Backgrounds
+from .compose import build_bank, compose_scene, compose_single, preview_garment, select_sources
+from .config import ComposeConfig, TransformConfig
+from .dataset import make_dataset
+from .synthetic import extraction_trials, garment_photo
+from .transforms import TransformParams, sample_transform, transform_garment
 
-import hashlib
-
-from .config import ComposeConfig, ExtractConfig, TransformConfig
-from .extract import MASK_VERSION, ForegroundFailed, extract, garment_on_white, grabcut_alpha, mask_iou
-
-#: Part of the preprocessing cache key for DataConfig(foreground=True): a changed extractor
-#: (algorithm or default settings) never reuses arrays made with the old one.
-FOREGROUND_VERSION = f"grabcut-{MASK_VERSION}-" + hashlib.sha256(
-    ExtractConfig().digest().encode()).hexdigest()[:8]
-
-
-def foreground_on_white(img, path: str):
-    """Preprocessing hook: `img` (PIL RGB, already decoded small) -> the garment on white, same size.
-
-    The mask is made from the photo at `path` at extraction resolution (cached per file), since
-    GrabCut on a 56-pixel draft would be unreliable; raises ForegroundFailed when extraction fails.
-    """
-    from PIL import Image
-
-    out = Image.fromarray(garment_on_white(path))
-    return out if out.size == img.size else out.resize(img.size, Image.Resampling.BILINEAR)
-
-
-__all__ = ["ComposeConfig", "ExtractConfig", "TransformConfig", "FOREGROUND_VERSION",
-           "ForegroundFailed", "extract", "foreground_on_white", "garment_on_white",
-           "grabcut_alpha", "mask_iou"]
+__all__ = ["FOREGROUND_VERSION", "MASK_VERSION", "Backgrounds", "ComposeConfig", "ExtractConfig",
+           "ForegroundFailed", "TransformConfig", "TransformParams", "build_bank",
+           "compose_scene", "compose_single", "extract", "extraction_trials",
+           "foreground_on_white", "garment_on_white", "garment_photo", "grabcut_alpha",
+           "make_dataset", "mask_iou", "preview_garment", "read_coco", "read_scene", "read_yolo",
+           "sample_transform", "select_sources", "transform_garment"]

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from ..config import CLASSES
+from ..core.files import write_json_atomic
 
 COCO_FILE = "annotations.json"
 YOLO_YAML = "data.yaml"
@@ -173,12 +174,6 @@ def yolo_lines(instances: list[Instance], width: int, height: int) -> str:
         lines.append(f"{inst.label} {(x + w / 2) / width:.6f} {(y + h / 2) / height:.6f} "
                      f"{w / width:.6f} {h / height:.6f}")
     return "\n".join(lines) + ("\n" if lines else "")
-
-
-def write_json_atomic(path: Path, obj) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, separators=(",", ":")))
-    os.replace(tmp, path)
 
 
 def write_coco(path: Path, images: list[dict], annotations: list[dict],

@@ -6,16 +6,18 @@ process asks for it or what it made before, so datasets are identical for any nu
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from ..data import IMAGE_SUFFIXES
-from ..datasets import cache_dir
+from ..core.cache import cache_dir
+from ..core.files import atomic_write
+from ..data.foreground import read_rgb
+from ..data.images import IMAGE_SUFFIXES
 from ..errors import DataError
-from .extract import read_rgb
 from .synthetic import smooth_noise, texture
 
 PROCEDURAL_KINDS = ("gradient", "radial", "noise", "wood", "carpet", "tiles", "plaid", "mottled")
@@ -74,6 +76,7 @@ class Backgrounds:
         self.files = list_images(source) if source not in (None, PLAIN) else []
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_items = cache_items
+        self._lock = threading.Lock()
         self._pool: np.ndarray | None = None
 
     def pool_path(self) -> Path:
@@ -87,9 +90,7 @@ class Backgrounds:
         path = self.pool_path()
         if not path.is_file():
             pool = np.stack([self._procedural(j) for j in range(self.pool)])
-            tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
-            np.save(tmp, pool)
-            os.replace(tmp, path)
+            atomic_write(path, lambda tmp: np.save(tmp, pool))
         self._pool = np.load(path, mmap_mode="r")
         return self
 
@@ -100,7 +101,10 @@ class Backgrounds:
         """Pool entry j (procedural: made from (seed, j) alone)."""
         if self._pool is not None:
             return self._pool[j]
-        img = self._cache.get(j)
+        with self._lock:   # worker threads share one cache
+            img = self._cache.get(j)
+            if img is not None:
+                self._cache.move_to_end(j)
         if img is None:
             if self.files:
                 img = read_rgb(self.files[j], 2 * self.size)
@@ -110,11 +114,10 @@ class Backgrounds:
                                  interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
             else:
                 img = self._procedural(j)
-            self._cache[j] = img
-            if len(self._cache) > self._cache_items:
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(j)
+            with self._lock:
+                self._cache[j] = img
+                if len(self._cache) > self._cache_items:
+                    self._cache.popitem(last=False)
         return img
 
     def draw(self, rng: np.random.Generator) -> np.ndarray:

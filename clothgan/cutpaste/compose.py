@@ -12,13 +12,14 @@ import cv2
 import numpy as np
 
 from ..config import CLASSES
-from ..data import Inventory, Record
-from ..datasets import cache_dir
+from ..core.cache import cache_dir
+from ..core.files import atomic_write
+from ..data.foreground import MASK_VERSION, Cutout, extract
+from ..data.inventory import Inventory, Record
 from ..errors import DataError
 from .annotations import Instance
 from .backgrounds import Backgrounds
 from .config import ComposeConfig, ExtractConfig
-from .extract import MASK_VERSION, Cutout, extract
 from .transforms import sample_transform, transform_garment
 
 BANK_VERSION = 3
@@ -87,15 +88,12 @@ class GarmentBank:
         shapes = np.array([x.shape[:2] for x in self.rgba], np.int64).reshape(-1, 2)
         flat = (np.concatenate([x.reshape(-1) for x in self.rgba]) if self.rgba
                 else np.zeros(0, np.uint8))
-        pixels = _pixels_path(path)
-        tmp = pixels.with_name(f"{pixels.stem}.{os.getpid()}.tmp.npy")
-        np.save(tmp, flat)
-        os.replace(tmp, pixels)
-        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, shapes=shapes, labels=self.labels, means=self.means,
-                 sources=np.array(self.sources, dtype=str), classes=np.array(self.classes, dtype=str),
-                 failed=np.array(self.failed, dtype=str).reshape(-1, 2))
-        os.replace(tmp, path)   # last: the .npz existing means the bank is complete
+        atomic_write(_pixels_path(path), lambda tmp: np.save(tmp, flat))
+        # Last: the .npz existing means the bank is complete.
+        atomic_write(path, lambda tmp: np.savez(
+            tmp, shapes=shapes, labels=self.labels, means=self.means,
+            sources=np.array(self.sources, dtype=str), classes=np.array(self.classes, dtype=str),
+            failed=np.array(self.failed, dtype=str).reshape(-1, 2)))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "GarmentBank":
@@ -172,7 +170,7 @@ def build_bank(records: list[Record], extract_cfg: ExtractConfig = ExtractConfig
     if path.is_file():
         bank = GarmentBank.load(path)
         return bank, BankReport(path, bank.counts(), bank.failed)
-    from .runner import parallel_map
+    from ..core.parallel import parallel_map
 
     index = {c: i for i, c in enumerate(classes)}
     items = parallel_map(_bank_item, [(r.path, extract_cfg, longer_side) for r in records],

@@ -1,73 +1,28 @@
-"""Typed settings of the cut-and-paste method: extraction, transforms, composition."""
+"""Typed settings of the cut-and-paste method: transforms and composition (extraction:
+clothgan.data.foreground.ExtractConfig)."""
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field
+
+from ..config import Config
+from ..data.foreground import ExtractConfig
+from ..errors import ConfigError
+
+__all__ = ["BLENDS", "MODES", "ComposeConfig", "ExtractConfig", "TransformConfig"]
 
 
 def _check_range(name: str, r: tuple[float, float], lo: float | None = None,
                  hi: float | None = None) -> tuple[float, float]:
     r = tuple(float(v) for v in r)
     if len(r) != 2 or r[0] > r[1]:
-        raise ValueError(f"{name} must be a (low, high) pair with low <= high, got {r}")
+        raise ConfigError(f"{name} must be a (low, high) pair with low <= high, got {r}")
     if (lo is not None and r[0] < lo) or (hi is not None and r[1] > hi):
-        raise ValueError(f"{name} must lie within [{lo}, {hi}], got {r}")
+        raise ConfigError(f"{name} must lie within [{lo}, {hi}], got {r}")
     return r
 
 
-class _Config:
-    """Dict round trip and replace() shared by the configs below."""
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict):
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in known})
-
-    def replace(self, **changes):
-        return replace(self, **changes)
-
-    def digest(self) -> str:
-        """Stable text of every setting, for cache keys."""
-        return json.dumps(self.to_dict(), sort_keys=True)
-
-
 @dataclass(frozen=True)
-class ExtractConfig(_Config):
-    """GrabCut foreground extraction: a border/centre prior, then clean-up and a soft edge."""
-
-    work_size: int = 128        # GrabCut runs on the photo shrunk so its longer side is this
-    max_size: int = 512         # masks are kept at the photo's size, at most this (longer side)
-    border: float = 0.04        # band along the edges taken as sure background (share of each side)
-    center: float = 0.0         # centred box taken as sure garment (share of each side); 0: none
-    iterations: int = 4         # GrabCut iterations on the small image
-    keep_ratio: float = 0.35    # keep connected parts at least this share of the largest (shoe pairs)
-    fill_holes: bool = True
-    refine_radius: int = 4      # guided-filter radius (pixels at full size) aligning the edge; 0: off
-    refine_eps: float = 1e-3    # guided-filter regulariser on [0, 1] intensities
-    feather: float = 1.0        # soft-edge width (Gaussian sigma, pixels at full size)
-    min_area: float = 0.03      # masks covering less of the photo than this are flagged as failures
-    max_area: float = 0.92      # ... and more than this (nothing separated from the background)
-
-    def __post_init__(self) -> None:
-        if not 32 <= self.work_size <= self.max_size:
-            raise ValueError(f"work_size must be in [32, max_size], got {self.work_size}")
-        if not 0 < self.border < 0.25:
-            raise ValueError(f"border must be in (0, 0.25), got {self.border}")
-        if not 0 <= self.center < 1 - 2 * self.border:
-            raise ValueError(f"center must be in [0, 1 - 2*border), got {self.center}")
-        if self.iterations < 1:
-            raise ValueError("iterations must be >= 1")
-        if not 0 < self.keep_ratio <= 1:
-            raise ValueError(f"keep_ratio must be in (0, 1], got {self.keep_ratio}")
-        if not 0 <= self.min_area < self.max_area <= 1:
-            raise ValueError("need 0 <= min_area < max_area <= 1")
-
-
-@dataclass(frozen=True)
-class TransformConfig(_Config):
+class TransformConfig(Config):
     """Ranges of the random garment transform; each value is drawn uniformly from its range."""
 
     scale: tuple[float, float] = (0.3, 0.6)         # garment's longer side / scene's shorter side
@@ -87,10 +42,10 @@ class TransformConfig(_Config):
         object.__setattr__(self, "brightness", _check_range("brightness", self.brightness, -1, 1))
         object.__setattr__(self, "contrast", _check_range("contrast", self.contrast, 0, 4))
         if not 0 <= self.flip <= 1:
-            raise ValueError(f"flip is a probability, got {self.flip}")
+            raise ConfigError(f"flip is a probability, got {self.flip}")
         if self.focal < 0.75:
             # Below this, a tilted garment's far corner can swing behind the camera.
-            raise ValueError(f"focal must be >= 0.75 (garment lengths), got {self.focal}")
+            raise ConfigError(f"focal must be >= 0.75 (garment lengths), got {self.focal}")
 
     @classmethod
     def identity(cls, scale: float = 0.5) -> "TransformConfig":
@@ -104,7 +59,7 @@ MODES = ("scene", "classification")
 
 
 @dataclass(frozen=True)
-class ComposeConfig(_Config):
+class ComposeConfig(Config):
     """One synthetic dataset: what goes into each image and how it is written."""
 
     mode: str = "scene"               # "scene": 1..K garments + COCO/YOLO/masks; "classification"
@@ -125,23 +80,23 @@ class ComposeConfig(_Config):
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+            raise ConfigError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.blend not in BLENDS:
-            raise ValueError(f"blend must be one of {BLENDS}, got {self.blend!r}")
+            raise ConfigError(f"blend must be one of {BLENDS}, got {self.blend!r}")
         if not 8 <= self.size <= 4096:
-            raise ValueError(f"size must be in [8, 4096], got {self.size}")
+            raise ConfigError(f"size must be in [8, 4096], got {self.size}")
         if self.channels not in (1, 3):
-            raise ValueError(f"channels must be 1 or 3, got {self.channels}")
+            raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
         objects = tuple(int(v) for v in self.objects)
         if len(objects) != 2 or not 1 <= objects[0] <= objects[1] <= 50:
-            raise ValueError(f"objects must be (low, high) with 1 <= low <= high <= 50, got {objects}")
+            raise ConfigError(f"objects must be (low, high) with 1 <= low <= high <= 50, got {objects}")
         object.__setattr__(self, "objects", objects)
         if not 0 <= self.max_occlusion <= 1 or not 0 <= self.max_truncation < 1:
-            raise ValueError("max_occlusion must be in [0, 1] and max_truncation in [0, 1)")
+            raise ConfigError("max_occlusion must be in [0, 1] and max_truncation in [0, 1)")
         if self.image_format not in ("jpg", "png"):
-            raise ValueError(f"image_format must be 'jpg' or 'png', got {self.image_format!r}")
+            raise ConfigError(f"image_format must be 'jpg' or 'png', got {self.image_format!r}")
         if self.segmentation not in ("rle", "polygon"):
-            raise ValueError(f"segmentation must be 'rle' or 'polygon', got {self.segmentation!r}")
+            raise ConfigError(f"segmentation must be 'rle' or 'polygon', got {self.segmentation!r}")
         if isinstance(self.transform, dict):
             object.__setattr__(self, "transform", TransformConfig.from_dict(self.transform))
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,18 +29,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .. import __version__
+from ..config import VERSION
 from ..errors import ClothganError
-from ..outdir import check_out_dir, commit_dir, staging_dir
-from .annotations import (COCO_FILE, YOLO_YAML, coco_annotation, write_coco, write_data_yaml,
-                          write_json_atomic, yolo_lines)
+from ..core.cache import cache_root
+from ..core.files import check_out_dir, staged_dir, write_json_atomic
+from ..core.parallel import parallel_map
+from .annotations import COCO_FILE, YOLO_YAML, coco_annotation, write_coco, write_data_yaml, yolo_lines
 from .backgrounds import Backgrounds
 from .compose import BankReport, GarmentBank, compose_scene, compose_single, render_size
 from .config import ComposeConfig, ExtractConfig
-from .runner import default_workers, parallel_map
 
 MANIFEST = "manifest.csv"
 META = "dataset.json"     # the name `clothgan generate` uses, read by `clothgan evaluate`
+DATASET_KIND = "clothgan-composed"   # dataset.json's "kind"
 _STATE: dict = {}   # per process: bank, backgrounds, config, seed, output folder
 
 
@@ -49,21 +50,11 @@ def item_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), int(index)])
 
 
-def _init(bank: GarmentBank | str, cfg: ComposeConfig, seed: int, out: str,
-          backgrounds: Backgrounds | None = None) -> None:
-    """Remember what to load; loading happens on first use, where errors reach the caller
-    (an exception in a pool initializer would make the pool respawn workers for ever)."""
+def _init(bank: GarmentBank, cfg: ComposeConfig, seed: int, out: str,
+          backgrounds: Backgrounds) -> None:
+    """What every worker composes from (threads share it; forked processes inherit it)."""
     _STATE.clear()
     _STATE.update(bank=bank, cfg=cfg, seed=seed, out=Path(out), backgrounds=backgrounds)
-
-
-def _state() -> dict:
-    s = _STATE
-    if not isinstance(s["bank"], GarmentBank):
-        s["bank"] = GarmentBank.load(s["bank"])
-    if s["backgrounds"] is None:
-        s["backgrounds"] = _backgrounds(s["cfg"], s["seed"])
-    return s
 
 
 def _backgrounds(cfg: ComposeConfig, seed: int) -> Backgrounds:
@@ -79,7 +70,7 @@ def _write_image(path: Path, img: np.ndarray, params: list[int]) -> None:
 
 def make_item(index: int) -> dict:
     """Compose and write image `index`; return what the dataset-level files need about it."""
-    s = _state()
+    s = _STATE
     cfg, out, rng = s["cfg"], s["out"], item_rng(s["seed"], index)
     if cfg.mode == "classification":
         present = [c for c in range(len(s["bank"].classes)) if s["bank"].of_class(c).size]
@@ -134,48 +125,44 @@ class ComposeResult:
 
 
 def compose_dataset(out: str | os.PathLike, count: int, bank: GarmentBank, cfg: ComposeConfig,
-                    seed: int = 0, workers: int | None = 1, bank_path: str | os.PathLike | None = None,
-                    overwrite: bool = False, progress: bool = True,
-                    bank_report: BankReport | None = None, extra_meta: dict | None = None
-                    ) -> ComposeResult:
+                    seed: int = 0, workers: int | None = 1, overwrite: bool = False,
+                    progress: bool = True, bank_report: BankReport | None = None,
+                    extra_meta: dict | None = None, inputs=()) -> ComposeResult:
     """Write `count` images (scenes or single garments) to `out`, atomically.
 
-    Worker processes load the bank from `bank_path` (its cached .npz); with workers=1 it is used
-    in this process directly.
+    `inputs`: folders this run reads (source photos, backgrounds), which `out` must not touch.
     """
     if count < 1:
         raise ClothganError(f"count must be >= 1, got {count}")
-    out = Path(out).expanduser().resolve()
-    check_out_dir(out, overwrite)
-    tmp = staging_dir(out)
+    out = check_out_dir(out, overwrite, inputs=(*inputs, cfg.backgrounds, cache_root()),
+                        is_output=is_composed_dataset)
     start = time.perf_counter()
     try:
-        if cfg.mode == "scene":
-            for sub in ("images", "labels", "masks"):
-                (tmp / sub).mkdir()
-        else:
-            for c in bank.classes:
-                if bank.of_class(bank.classes.index(c)).size:
-                    (tmp / c).mkdir()
-        workers = default_workers() if workers is None else max(1, int(workers))
-        local = workers == 1 or count == 1
-        if not local and bank_path is None:
-            raise ValueError("bank_path is needed to run worker processes")
-        backgrounds = _backgrounds(cfg, seed)   # checks a --backgrounds folder before any work
-        init = ((bank, cfg, seed, str(tmp), backgrounds) if local
-                else (str(bank_path), cfg, seed, str(tmp)))
-        results = parallel_map(make_item, list(range(count)), workers,
-                               desc=f"composing {cfg.mode}s", progress=progress,
-                               initializer=_init, initargs=init)
-        result = _finish(tmp, results, bank, cfg, seed, extra_meta or {})
-        commit_dir(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        with staged_dir(out) as tmp:
+            if cfg.mode == "scene":
+                for sub in ("images", "labels", "masks"):
+                    (tmp / sub).mkdir()
+            else:
+                for c in bank.classes:
+                    if bank.of_class(bank.classes.index(c)).size:
+                        (tmp / c).mkdir()
+            backgrounds = _backgrounds(cfg, seed)   # checks a --backgrounds folder before any work
+            results = parallel_map(make_item, list(range(count)), workers,
+                                   desc=f"composing {cfg.mode}s", progress=progress,
+                                   initializer=_init, initargs=(bank, cfg, seed, str(tmp), backgrounds))
+            result = _finish(tmp, results, bank, cfg, seed, extra_meta or {})
     finally:
         _STATE.clear()
     images, instances, per_class = result
     return ComposeResult(out, images, instances, per_class, time.perf_counter() - start, bank_report)
+
+
+def is_composed_dataset(folder: Path) -> bool:
+    """Whether `folder` holds a dataset written by compose (what --overwrite may replace)."""
+    try:
+        return json.loads((Path(folder) / META).read_text()).get("kind") == DATASET_KIND
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _finish(tmp: Path, results: list[dict], bank: GarmentBank, cfg: ComposeConfig, seed: int,
@@ -192,7 +179,7 @@ def _finish(tmp: Path, results: list[dict], bank: GarmentBank, cfg: ComposeConfi
             per_class[bank.classes[a["category_id"] - 1]] += 1
         instances = len(anns)
         write_coco(tmp / COCO_FILE, images, anns, bank.classes,
-                   info={"description": "clothgan cut-and-paste scenes", "version": __version__})
+                   info={"description": "clothgan cut-and-paste scenes", "version": VERSION})
         write_data_yaml(tmp / YOLO_YAML, bank.classes)
     else:
         buf = io.StringIO()
@@ -204,7 +191,7 @@ def _finish(tmp: Path, results: list[dict], bank: GarmentBank, cfg: ComposeConfi
             per_class[r["class"]] += 1
         (tmp / MANIFEST).write_text(buf.getvalue())
         instances = len(results)
-    meta = {"kind": "clothgan-composed", "tool": f"clothgan {__version__}", "seed": seed,
+    meta = {"kind": DATASET_KIND, "tool": f"clothgan {VERSION}", "seed": seed,
             "count": len(results), "config": cfg.to_dict(), "classes": list(bank.classes),
             "sources": len(bank), **extra_meta}
     write_json_atomic(tmp / META, meta)
@@ -222,8 +209,8 @@ def make_dataset(out: str | os.PathLike, count: int, cfg: ComposeConfig = Compos
     evaluation compares against are never pasted).
     """
     from ..config import DataConfig
-    from ..data import scan
-    from ..datasets import REGISTRY
+    from ..data.inventory import scan
+    from ..data.registry import REGISTRY
     from .backgrounds import PLAIN, list_images
     from .compose import build_bank, select_sources
 
@@ -240,5 +227,5 @@ def make_dataset(out: str | os.PathLike, count: int, cfg: ComposeConfig = Compos
             # Same key as `clothgan generate`: evaluation compares with this real data.
             "run_config": {"data": DataConfig(dataset=source, image_size=cfg.size,
                                               channels=cfg.channels).to_dict()}}
-    return compose_dataset(out, count, bank, cfg, seed, workers, report.path, overwrite, progress,
-                           report, meta)
+    return compose_dataset(out, count, bank, cfg, seed, workers, overwrite, progress, report, meta,
+                           inputs=(inv.root,))

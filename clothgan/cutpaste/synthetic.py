@@ -145,7 +145,7 @@ def extraction_trials(n: int, cfg=None, seed: int = 0, size: tuple[int, int] = (
                       ) -> list[ExtractionTrial]:
     """Run the extractor on n synthetic garment photos (photo i from generator (seed, i))."""
     from .config import ExtractConfig
-    from .extract import grabcut_alpha, mask_iou
+    from ..data.foreground import grabcut_alpha, mask_iou
 
     cfg = cfg or ExtractConfig()
     out = []

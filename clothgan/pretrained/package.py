@@ -38,10 +38,10 @@ def provenance_record(run_dir: Path, name: str, command: str, metrics: dict | No
     import keras
     import tensorflow as tf
 
-    from .. import __version__
-    from ..callbacks import read_history_csv
-    from ..datasets import REGISTRY
-    from ..selection import read_best
+    from ..config import VERSION
+    from ..data.registry import REGISTRY
+    from ..training.callbacks import read_history_csv
+    from ..training.selection import read_best
 
     info = read_run_info(run_dir)
     code = code or info.config.get("code") or {"commit": None, "dirty": None}
@@ -60,7 +60,7 @@ def provenance_record(run_dir: Path, name: str, command: str, metrics: dict | No
         "truncation": read_run_info(generator_dir(run_dir, "best")).truncation,
         "metrics": {k: metrics[k] for k in METRIC_KEYS if metrics and k in metrics} or None,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "versions": {"clothgan": __version__, "tensorflow": tf.__version__,
+        "versions": {"clothgan": VERSION, "tensorflow": tf.__version__,
                      "keras": keras.__version__, "python": platform.python_version()},
     }
 

@@ -1,0 +1,66 @@
+"""The `clothgan` command line: one sub-command per module, each with configure_parser(parser)
+and run(args) -> exit code. The modules import their heavy dependencies inside run()."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..config import VERSION
+from ..errors import ClothganError
+from . import compose, evaluate, generate, prepare, train
+
+COMMANDS = {
+    "prepare": (prepare, "prepare (or reuse) the preprocessed dataset cache"),
+    "train": (train, "train a conditional GAN into a run directory"),
+    "generate": (generate, "write a labelled synthetic image-folder dataset"),
+    "evaluate": (evaluate, "score synthetic images against real held-out images"),
+    "compose": (compose, "cut-and-paste synthetic scenes or garments"),
+}
+
+
+class UsageError(ClothganError):
+    """A bad option or value: one line, exit code 2 (argparse would print the usage too)."""
+
+    def __init__(self, prog: str, message: str):
+        super().__init__(f"{message} (see {prog} --help)")
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(self.prog, message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="clothgan", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"clothgan {VERSION}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_run=module.run)
+        module.configure_parser(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(f"{exc.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    if args.command is None:
+        parser.print_help()
+        return 1
+    try:
+        return int(args._run(args) or 0)
+    except ClothganError as exc:
+        print(f"clothgan {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"clothgan {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,2 @@
+"""Helpers every stage shares, one of each: hardware and precision, worker pools, atomic files
+and staged output folders, pixel conversion, the cache location. Nothing here imports a stage."""

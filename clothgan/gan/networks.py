@@ -1,0 +1,83 @@
+"""Build either network family from a GANConfig, and measure what a network costs."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import layers
+
+from ..config import GANConfig
+from .article import build_article_discriminator, build_article_generator
+from .projection import build_projection_discriminator, build_projection_generator
+
+
+def build_discriminator(cfg: GANConfig, dtype=None) -> keras.Model:
+    """cfg.networks' discriminator: "article" (P(real), clothgan.gan.article) or "projection"
+    (an unbounded realness logit, clothgan.gan.projection). `dtype`: a Keras dtype policy."""
+    if cfg.networks == "projection":
+        return build_projection_discriminator(cfg, dtype)
+    return build_article_discriminator(cfg, dtype)
+
+
+def build_generator(cfg: GANConfig, dtype=None, fast_output_conv: bool = True) -> keras.Model:
+    """cfg.networks' generator; fast_output_conv=False builds the article's 7x7 output layer as a
+    plain Conv2D (the saved model then needs nothing but Keras)."""
+    if cfg.networks == "projection":
+        return build_projection_generator(cfg, dtype)
+    return build_article_generator(cfg, dtype, fast_output_conv)
+
+
+def adam(lr: float = 2e-4, beta_1: float = 0.5, beta_2: float = 0.999) -> keras.optimizers.Adam:
+    """The tutorial's optimizer: Adam(2e-4, beta_1=0.5)."""
+    return keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2)
+
+
+def forward_flops(model: keras.Model) -> int:
+    """Floating-point operations (2 per multiply-add) of one sample's forward pass.
+
+    Counts the dense, convolution and transposed-convolution layers, which hold all but a
+    fraction of a percent of the work; element-wise layers are left out.
+    """
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2DTranspose):
+            _, h, w, cin = layer.input.shape
+            kh, kw = layer.kernel_size
+            total += 2 * h * w * cin * layer.filters * kh * kw
+        elif isinstance(layer, layers.Conv2D):
+            _, h, w, cout = layer.output.shape
+            kh, kw = layer.kernel_size
+            cin = layer.input.shape[-1]
+            total += 2 * h * w * cout * kh * kw * cin
+        elif isinstance(layer, layers.Dense):
+            rows = 1
+            for dim in layer.input.shape[1:-1]:
+                rows *= dim
+            total += 2 * rows * layer.input.shape[-1] * layer.units
+    return int(total)
+
+
+def step_flops(g_flops: int, d_flops: int, real: int, fake_per_real: int, schedule: str) -> int:
+    """Useful floating-point operations of one training step (backward = 2x forward).
+
+    article: G forward for r fakes; D forward+backward on r reals and on r fakes; G+D forward on
+    f fakes, D backward to its input only (frozen), G backward.
+    fused: G forward+backward on f fakes; D forward on r+f images, backward to weights and input
+    for its own loss; backward to the input only for G's loss on the f fakes.
+    """
+    r, f = real, real * fake_per_real
+    if schedule == "article":
+        return g_flops * r + 3 * d_flops * 2 * r + (3 * g_flops + 2 * d_flops) * f
+    return 3 * g_flops * f + 3 * d_flops * (r + f) + d_flops * f
+
+
+def model_step_flops(gan, real: int) -> int:
+    """step_flops() for a ConditionalGAN's networks and schedule."""
+    return step_flops(forward_flops(gan.generator), forward_flops(gan.discriminator), real,
+                      gan.fake_per_real, gan.schedule)
+
+
+def label_planes(model: keras.Model, labels) -> np.ndarray:
+    """What the network makes of each label: the `label_plane` map (N, h, w, 1) it concatenates."""
+    sub = keras.Model(model.get_layer("label_embedding").input,
+                      model.get_layer("label_plane").output)
+    return np.asarray(sub(np.asarray(labels, np.int32)), np.float32)

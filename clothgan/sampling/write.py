@@ -1,0 +1,211 @@
+"""Writing a labelled synthetic dataset from a trained run: DIR/<class>/<name>.png, a manifest
+and dataset.json, all-or-nothing (built in a hidden folder, renamed into place when complete).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from ..core.cache import cache_root
+from ..core.files import check_out_dir, staged_dir
+from ..core.pixels import to_uint8
+from ..errors import ClothganError
+from .sampler import Sampler
+
+MANIFEST_FILE = "manifest.csv"
+DATASET_FILE = "dataset.json"
+MANIFEST_COLUMNS = ("file", "class", "label", "seed", "index", "checkpoint_sha256")
+DATASET_KIND = "clothgan-generated"   # dataset.json's "kind"
+
+
+def is_generated_dataset(folder: Path) -> bool:
+    """Whether `folder` holds a dataset written by `generate` (what --overwrite may replace)."""
+    try:
+        return json.loads((Path(folder) / DATASET_FILE).read_text()).get("kind") == DATASET_KIND
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """What `generate` wrote."""
+
+    out_dir: Path
+    counts: dict[str, int]
+    seed: int
+    checkpoint_sha256: str
+    precision: str
+    seconds: float
+    truncation: float = 1.0
+    manifest: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "manifest", self.out_dir / MANIFEST_FILE)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def images_per_second(self) -> float:
+        return self.total / self.seconds if self.seconds > 0 else float("inf")
+
+
+def _encode_png(pixels: np.ndarray) -> bytes:
+    import cv2
+
+    if pixels.shape[-1] == 3:
+        pixels = pixels[..., ::-1]          # OpenCV writes BGR
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(pixels.squeeze(-1) if pixels.shape[-1] == 1
+                                                        else pixels))
+    if not ok:
+        raise RuntimeError("PNG encoding failed")
+    return buf.tobytes()
+
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+
+
+def _write_pngs(paths: list[Path], pixels: np.ndarray) -> None:
+    """Encode and write PNGs; files are opened relative to their folder's descriptor where the
+    OS allows it, which skips resolving the full path for every small file."""
+    dir_fds: dict[Path, int] = {}
+    try:
+        for path, img in zip(paths, pixels):
+            data = _encode_png(img)
+            if os.open in os.supports_dir_fd:
+                if path.parent not in dir_fds:
+                    dir_fds[path.parent] = os.open(path.parent, os.O_RDONLY)
+                fd = os.open(path.name, _WRITE_FLAGS, 0o644, dir_fd=dir_fds[path.parent])
+            else:
+                fd = os.open(path, _WRITE_FLAGS, 0o644)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+    finally:
+        for fd in dir_fds.values():
+            os.close(fd)
+
+
+def file_name(seed: int, index: int) -> str:
+    """Name of sample `index` for `seed`: unique across seeds, so datasets can be merged."""
+    return f"s{seed}_{index:06d}.png"
+
+
+def noise_batches(labels: list[int], per_class: int, latent_dim: int, seed: int,
+          batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(noise, labels, indices) batches over all classes; each class's noise drawn as one stream."""
+    zs, ys, idx, filled = [], [], [], 0
+    for label in labels:
+        rng = np.random.default_rng([seed, label])
+        done = 0
+        while done < per_class:
+            n = min(per_class - done, batch_size - filled)
+            zs.append(rng.standard_normal((n, latent_dim), dtype=np.float32))
+            ys.append(np.full(n, label, np.int32))
+            idx.append(np.arange(done, done + n))
+            done, filled = done + n, filled + n
+            if filled == batch_size:
+                yield np.concatenate(zs), np.concatenate(ys), np.concatenate(idx)
+                zs, ys, idx, filled = [], [], [], 0
+    if filled:
+        yield np.concatenate(zs), np.concatenate(ys), np.concatenate(idx)
+
+
+def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathLike, seed: int = 0,
+             classes: Sequence[str] | None = None, overwrite: bool = False, batch_size: int = 1024,
+             workers: int = 2, precision: str = "auto", progress: bool = True,
+             sampler: Sampler | None = None, which: str = "best",
+             truncation: float | None = None) -> GenerationResult:
+    """Write `per_class` generated images of each class as DIR/<class>/<name>.png + manifest.csv.
+
+    Deterministic for a seed (and precision): sample i of class c always gets the same noise.
+    Atomic: images go to a hidden temporary folder beside DIR that is renamed to DIR only when
+    complete, so an interrupted or failed run leaves no partial dataset. `workers` threads encode
+    and write PNGs while the next batch is generated (0: in the calling thread). `sampler` reuses
+    an already loaded generator. which: "best" uses the run's kept best generator when it has
+    one (RUN_DIR/best/), "last" the last epoch's. truncation: the noise scale (see
+    Sampler.load); None keeps the run's own, or the given sampler's.
+    """
+    from tqdm.auto import tqdm
+
+    if not isinstance(per_class, (int, np.integer)) or per_class < 1:
+        raise ClothganError(f"--per-class must be a positive integer, got {per_class}")
+    if seed < 0:
+        raise ClothganError(f"--seed must be >= 0, got {seed}")
+    given = (run_dir, sampler.run_dir if sampler else None, cache_root())
+    out_dir = check_out_dir(out_dir, overwrite, inputs=given, is_output=is_generated_dataset)
+    sampler = sampler or Sampler.load(run_dir, precision, which)
+    if truncation is not None:
+        sampler = sampler.with_truncation(truncation)
+    labels = sampler.labels_of(classes)
+    names = sampler.class_names
+    t0 = time.perf_counter()
+    with staged_dir(out_dir) as tmp:
+        for label in labels:
+            (tmp / names[label]).mkdir()
+        rows: list[tuple] = []
+        total = per_class * len(labels)
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, \
+                tqdm(total=total, desc=f"generate {out_dir.name}", unit="img",
+                     disable=not progress) as bar:
+            pending = []
+            for z, y, idx in noise_batches(labels, per_class, sampler.latent_dim, seed, batch_size):
+                pixels = to_uint8(sampler.sample(z, y))
+                rel = [f"{names[lab]}/{file_name(seed, i)}" for lab, i in zip(y, idx)]
+                rows.extend((r, names[lab], int(lab), seed, int(i), sampler.checkpoint_sha256)
+                            for r, lab, i in zip(rel, y, idx))
+                if workers == 0:
+                    _write_pngs([tmp / r for r in rel], pixels)
+                    bar.update(len(rel))
+                    continue
+                # Encoding and writing overlap the next batch's inference (TF releases the GIL).
+                step = -(-len(rel) // max(1, workers))
+                for s in range(0, len(rel), step):
+                    pending.append((pool.submit(_write_pngs, [tmp / r for r in rel[s:s + step]],
+                                                pixels[s:s + step]), len(rel[s:s + step])))
+                while len(pending) > 2 * max(1, workers):
+                    fut, n = pending.pop(0)
+                    fut.result()
+                    bar.update(n)
+            for fut, n in pending:
+                fut.result()
+                bar.update(n)
+        with open(tmp / MANIFEST_FILE, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(MANIFEST_COLUMNS)
+            writer.writerows(rows)
+        (tmp / DATASET_FILE).write_text(json.dumps({
+            "kind": DATASET_KIND,
+            "run": str(sampler.run_dir.absolute()) if sampler.run_dir else None,
+            "checkpoint_sha256": sampler.checkpoint_sha256,
+            "seed": seed, "per_class": per_class, "classes": [names[lab] for lab in labels],
+            "image_size": sampler.info.image_size, "channels": sampler.info.channels,
+            "precision": sampler.precision, "truncation": sampler.truncation,
+            "run_config": sampler.info.config,
+        }, indent=2, default=str))
+    return GenerationResult(out_dir, {names[lab]: per_class for lab in labels}, seed,
+                            sampler.checkpoint_sha256, sampler.precision, time.perf_counter() - t0,
+                            sampler.truncation)
+
+
+def read_manifest(out_dir: str | os.PathLike) -> list[dict]:
+    """Rows of DIR/manifest.csv as dicts (label, seed and index as ints)."""
+    path = Path(out_dir) / MANIFEST_FILE
+    if not path.is_file():
+        raise ClothganError(f"{path}: missing; not a dataset written by `clothgan generate`")
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for k in ("label", "seed", "index"):
+            r[k] = int(r[k])
+    return rows

@@ -1,0 +1,239 @@
+"""Train a conditional GAN into a self-describing, resumable run directory.
+
+    from clothgan import train
+    result = train("runs/default")                 # what `clothgan train --out runs/default` trains
+    result = train("runs/default", resume=True)    # continue after an interruption
+
+The run directory holds run.json and generator.keras (the contract in clothgan.runs), plus
+checkpoint.npz, history.csv, samples/epoch_NNNN.png, samples/progress.gif and tensorboard/.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import DataConfig, GANConfig, TrainConfig, resolve_configs
+from ..core.hardware import resolve_precision
+from ..errors import ClothganError
+from ..runs import RUN_FILE, RunInfo, code_version, read_run_info, write_run_info
+from .batches import epoch_batches, subset
+from .callbacks import (HISTORY_FILE, CpuBudget, CpuClock, NonFiniteGuard, ProgressBar,
+                        RunRecorder, SampleGrid, TensorBoardLogger, write_history_csv)
+from .checkpoint import CHECKPOINT_FILE, load_checkpoint, read_checkpoint_meta
+from .strategy import resolve_strategy
+
+
+class TrainingDiverged(ClothganError):
+    """Losses became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    epochs_done: int
+    history: list[dict]
+    gan: object = field(repr=False)          # the ConditionalGAN, for notebooks
+    policy: str = "float32"
+    replicas: int = 1
+    truncation: float | None = None   # the kept generator's noise scale, when one was chosen
+
+
+# -- the run ----------------------------------------------------------------------------------------
+class _Exporter:
+    """The float32 sampling generator saved as generator.keras, refreshed from the trained one.
+
+    With `gan` given, its generator is exported with `gan.sampling_weights()` (the EMA weights
+    when the preset keeps a moving average).
+    """
+
+    def __init__(self, cfg: GANConfig, gan=None):
+        from ..gan import build_generator
+
+        self.model = build_generator(cfg, "float32", fast_output_conv=False)
+        self.gan = gan
+
+    def __call__(self, generator):
+        if self.gan is not None and generator is self.gan.generator:
+            self.model.set_weights(self.gan.sampling_weights())
+        else:
+            self.model.set_weights(generator.get_weights())
+        return self.model
+
+
+def build_gan(model: GANConfig, training: TrainConfig, policy: str):
+    """The run's ConditionalGAN with both optimizers, compiled (call inside the strategy scope)."""
+    import keras
+
+    from ..gan import ConditionalGAN, adam, build_discriminator, build_generator
+
+    gan = ConditionalGAN.from_config_objects(build_generator(model, policy),
+                                             build_discriminator(model, policy), training, model)
+    d_opt = adam(training.discriminator_lr, training.beta_1, training.beta_2)
+    g_opt = adam(training.lr, training.beta_1, training.beta_2)
+    if policy == "mixed_float16":
+        d_opt = keras.optimizers.LossScaleOptimizer(d_opt)
+        g_opt = keras.optimizers.LossScaleOptimizer(g_opt)
+    gan.compile(d_opt, g_opt, jit_compile=training.jit_compile,
+                steps_per_execution=training.steps_per_execution)
+    return gan
+
+
+def _configs_for_resume(out: Path, data, model, training):
+    info = read_run_info(out)
+    stored = info.config
+    s_data = DataConfig.from_dict(stored["data"])
+    s_model = GANConfig.from_dict(stored["model"])
+    s_train = TrainConfig.from_dict(stored["training"])
+    for given, saved, what in ((data, s_data, "data"), (model, s_model, "model")):
+        if given is not None and given != saved:
+            raise ClothganError(f"{out}: --resume keeps the run's {what} settings; start a new "
+                                f"run (another --out) to change them")
+    if training is not None:
+        if training.replace(epochs=s_train.epochs) != s_train:
+            raise ClothganError(f"{out}: --resume keeps the run's training settings except "
+                                "--epochs; start a new run (another --out) to change them")
+        s_train = s_train.replace(epochs=training.epochs)
+    return s_data, s_model, s_train, stored.get("max_images")
+
+
+def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConfig | None = None,
+          training: TrainConfig | None = None, *, resume: bool = False,
+          epochs: int | None = None, max_images: int | None = None, callbacks=(),
+          progress: bool = True, cpu_minutes: float | None = None,
+          verbose: bool = True, per_class: int = 8) -> TrainResult:
+    """Train (or with resume=True continue) a conditional GAN into the run directory `out`.
+
+    data: which images (default DataConfig()); model and training: the recipe (default the
+    default preset's, as on the command line; clothgan.config.resolve_configs). epochs: overrides training.epochs (also when resuming, to extend
+    a run). max_images: train on a deterministic subset (notebooks, tests). cpu_minutes: also
+    stop before an epoch would take the run's CPU time (history's cpu_seconds) past this.
+    Resuming restores weights, optimizer state, RNG state and epoch numbering from
+    checkpoint.npz and runs to the planned epochs (or `training.epochs` when given).
+    Raises TrainingDiverged on NaN/inf losses, keeping the last good checkpoint.
+    """
+    out = Path(out)
+    ckpt = out / CHECKPOINT_FILE
+    if resume:
+        if not ckpt.is_file() or not (out / RUN_FILE).is_file():
+            raise ClothganError(f"{out}: nothing to resume (no {CHECKPOINT_FILE}: no epoch has "
+                                "finished); drop --resume to start a new run")
+        data, model, training, max_images = _configs_for_resume(out, data, model, training)
+    elif ckpt.is_file():
+        done = read_checkpoint_meta(ckpt).get("epoch", "?")
+        raise ClothganError(f"{out}: already holds a run ({done} epochs done); continue it with "
+                            "--resume, or pick a new --out")
+    data, model, training = resolve_configs(data, model, training, epochs)
+
+    import keras
+
+    from ..data.arrays import load_splits
+
+    splits = load_splits(data)
+    arrays = splits["train"]
+    x, y = subset(arrays.x, arrays.y, max_images, seed=data.split_seed)
+    class_names = tuple(arrays.class_names)
+    real = training.real_per_step
+    if len(x) < real:
+        raise ClothganError(f"{data.dataset}: only {len(x)} training images, fewer than one step's "
+                            f"{real} real images; lower --batch-size (now {training.batch_size})")
+
+    strategy = resolve_strategy(training.strategy)
+    policy = resolve_precision(training.precision, strategy)
+    replicas = strategy.num_replicas_in_sync
+    if real % replicas:
+        raise ClothganError(f"--batch-size {training.batch_size}: its {real} real images per step "
+                            f"do not split over {replicas} replicas; use a multiple of {2 * replicas}")
+    keras.utils.set_random_seed(training.seed)
+    with strategy.scope():
+        gan = build_gan(model, training, policy)
+    history: list[dict] = []
+    initial_epoch = 0
+    if resume:
+        meta = load_checkpoint(ckpt, gan)
+        initial_epoch, history = int(meta["epoch"]), list(meta["history"])
+        write_history_csv(out / HISTORY_FILE, history)   # drop rows of an epoch that was lost
+
+    config = {"data": data.to_dict(), "model": model.to_dict(), "training": training.to_dict(),
+              "max_images": max_images, "policy": policy, "replicas": replicas,
+              "train_images": int(len(x)), "code": code_version()}
+
+    def run_info(epochs_done: int) -> RunInfo:
+        return RunInfo(class_names=class_names, image_size=model.image_size,
+                       channels=model.channels, latent_dim=model.latent_dim,
+                       preset=model.preset, config=config, epochs_done=epochs_done)
+
+    def save_info(epochs_done: int):
+        write_run_info(out, run_info(epochs_done))
+
+    save_info(initial_epoch)
+    steps = len(x) // real
+    result = TrainResult(out, initial_epoch, history, gan, policy, replicas)
+    if initial_epoch >= training.epochs:
+        if verbose:
+            print(f"{out}: already trained for {initial_epoch} epochs (planned {training.epochs})")
+        return result
+    if verbose:
+        print(f"clothgan train: {model.preset} preset, {len(x)} images, {steps} steps/epoch of "
+              f"{real} real + {real * training.fake_per_real} generated, {training.schedule} "
+              f"schedule, {policy}, {replicas} replica(s), epochs {initial_epoch + 1}-"
+              f"{training.epochs} -> {out}")
+
+    clock = CpuClock(history[-1].get("cpu_seconds", 0.0) if history else 0.0)
+    budget = []
+    if cpu_minutes is not None:
+        budget = [CpuBudget(cpu_minutes, clock)]
+        if clock.spent >= budget[0].limit:   # checked before the keeper loads or trains its judge
+            if verbose:
+                print(f"{out}: its {clock.spent / 60:.1f} CPU-minutes already use the "
+                      f"{cpu_minutes:g}-minute budget; nothing to train")
+            return result
+    exporter = _Exporter(model, gan)
+    guard = NonFiniteGuard()
+    keeper = []
+    if training.keep_best != "none":
+        from .selection import BestKeeper, ValidationScorer
+
+        scorer = ValidationScorer(data, model.latent_dim, real=splits, seed=training.seed,
+                                  progress=progress)
+        keeper = [BestKeeper(out, scorer, exporter, run_info, training.keep_best,
+                             training.eval_every, training.epochs, guard=guard)]
+    bar = ProgressBar(training.epochs, steps, initial_epoch, disable=not progress)
+    cbs = [guard, *budget,   # the budget first: the keeper scores the epoch it stops at
+           SampleGrid(out, class_names, model.latent_dim, exporter, per_class=per_class,
+                      seed=training.seed, every=training.sample_every, guard=guard),
+           *keeper,   # before RunRecorder: its scores go into the history row
+           RunRecorder(out, history, exporter, save_info, clock, guard=guard,
+                       extra_meta={"planned_epochs": training.epochs}),
+           TensorBoardLogger(out, guard=guard), bar, *callbacks]
+    ds = epoch_batches(x, y, real, training.seed, initial_epoch, training.epochs,
+                       training.mirror)
+    try:
+        gan.fit(ds, epochs=training.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
+                callbacks=cbs, verbose=0, shuffle=False)
+    except KeyboardInterrupt:
+        if bar.bar is not None:
+            bar.bar.close()
+        done = history[-1]["epoch"] if history else initial_epoch
+        print(f"\nclothgan train: interrupted; {out} keeps the checkpoint of epoch {done}. "
+              f"Continue with: clothgan train --out {out} --resume")
+        raise
+    result.epochs_done = history[-1]["epoch"] if history else initial_epoch
+    if budget and budget[0].exhausted and verbose:
+        print(f"clothgan train: stopped after epoch {result.epochs_done} of {training.epochs}: "
+              f"the next would pass the {cpu_minutes:g} CPU-minute budget")
+    if guard.tripped:
+        t = guard.tripped
+        losses = ", ".join(f"{k}={v}" for k, v in t["losses"].items())
+        raise TrainingDiverged(
+            f"training diverged: {losses} at epoch {t['epoch']}, step {t['step']}; "
+            f"{out / CHECKPOINT_FILE} keeps the last good state (epoch {result.epochs_done}). "
+            "Lower --lr, or use --precision float32, and start a new run")
+    if model.tune_truncation and keeper and keeper[0].best is not None:
+        from .selection import tune_truncation
+
+        result.truncation = tune_truncation(out, scorer, progress=progress)
+        if verbose:
+            print(f"clothgan train: sampling noise scale (truncation) {result.truncation:g}, "
+                  f"chosen on the validation split; override with `generate --truncation`")
+    return result
