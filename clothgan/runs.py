@@ -11,7 +11,7 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from .core.files import atomic_write, read_json
+from .core.files import atomic_write, process_alive, read_json
 from .errors import ClothganError
 
 RUN_FILE = "run.json"
@@ -19,6 +19,7 @@ GENERATOR_FILE = "generator.keras"
 BEST_DIR = "best"            # RUN_DIR/best/: the kept generator, itself a run directory
 BEST_FILE = "best.json"      # ... with its validation scores
 TRUNCATION_FILE = "truncation.json"   # the noise scales tried after training and their scores
+LOCK_FILE = ".training"      # the pid of the process training into the run directory
 GENERATORS = ("best", "last")
 
 
@@ -81,3 +82,24 @@ def generator_dir(run_dir: str | os.PathLike, which: str = "best") -> Path:
     if which == "best" and (best / GENERATOR_FILE).is_file() and (best / RUN_FILE).is_file():
         return best
     return Path(run_dir)
+
+
+class TrainingLock:
+    """RUN_DIR/.training holds the training process's pid while it runs (see `training_pid`)."""
+
+    def __init__(self, run_dir: str | os.PathLike):
+        self.path = Path(run_dir) / LOCK_FILE
+        self.path.write_text(str(os.getpid()))
+
+    def release(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def training_pid(run_dir: str | os.PathLike) -> int | None:
+    """The pid of a live process still training into run_dir (a killed run's stale lock is
+    ignored), else None."""
+    try:
+        pid = int((Path(run_dir) / LOCK_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if pid > 0 and process_alive(pid) else None

@@ -40,6 +40,14 @@ def positive_float(text: str) -> float:
     return value
 
 
+def fraction(text: str) -> float:
+    """A number in (0, 1]."""
+    value = positive_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+    return value
+
+
 def precision(text: str) -> str:
     """A precision name (auto, mixed, float32; old spellings accepted with a note)."""
     from ..core.hardware import check_precision

@@ -50,8 +50,10 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cutpaste.config import ComposeConfig
-    from ..cutpaste.dataset import make_dataset
+    import warnings
+
+    from ..cutpaste import ComposeConfig, make_dataset
+    from ..data import SkippedImageWarning
 
     common = dict(blend=args.blend, backgrounds=args.backgrounds, segmentation=args.segmentation)
     if args.mode == "classification":
@@ -61,10 +63,14 @@ def run(args: argparse.Namespace) -> int:
         cfg = ComposeConfig(size=512 if args.size is None else args.size,
                             channels=args.channels or 3, objects=args.objects,
                             image_format=args.format, **common)
-    result = make_dataset(args.out, args.count, cfg, dataset=args.dataset,
-                          per_class=args.per_class or None,
-                          split=None if args.split == "all" else args.split, seed=args.seed,
-                          workers=args.workers, overwrite=args.overwrite, progress=not args.json)
+    with warnings.catch_warnings():
+        # Every skipped file is in the summary below, not a warning each.
+        warnings.simplefilter("ignore", SkippedImageWarning)
+        result = make_dataset(args.out, args.count, cfg, dataset=args.dataset,
+                              per_class=args.per_class or None,
+                              split=None if args.split == "all" else args.split, seed=args.seed,
+                              workers=args.workers, overwrite=args.overwrite,
+                              progress=not args.json)
     summary = result.summary()
     if args.json:
         print(json.dumps(summary))
@@ -75,6 +81,16 @@ def run(args: argparse.Namespace) -> int:
     print("garments per class: " + ", ".join(f"{c} {n}" for c, n in summary["per_class"].items()))
     if result.bank is not None and result.bank.failed:
         print(f"{len(result.bank.failed)} of {summary['sources_kept'] + len(result.bank.failed)} "
-              "source photos left out (extraction failed), e.g. "
-              f"{result.bank.failed[0][0]}: {result.bank.failed[0][1]}")
+              "source photos left out (unreadable, or no garment found):")
+        _list(result.bank.failed)
+    if result.backgrounds_skipped:
+        print(f"{len(result.backgrounds_skipped)} background image(s) left out (unreadable):")
+        _list(result.backgrounds_skipped)
     return 0
+
+
+def _list(items: list[tuple[str, str]], most: int = 10) -> None:
+    for path, why in items[:most]:
+        print(f"  {path}: {why}")
+    if len(items) > most:
+        print(f"  ... and {len(items) - most} more (--json lists all)")

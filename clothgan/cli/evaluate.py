@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from ..config import CLASS_MIXES
 from .common import comma_list, positive_int
@@ -37,7 +38,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import warnings
+
     from ..config import DataConfig
+    from ..data import SkippedImageWarning
     from ..errors import ClothganError
     from ..evaluation import ClassifierConfig, EvalConfig, evaluate
 
@@ -54,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
                      memorisation="memorisation" not in skip, inception=True if args.inception else False,
                      max_per_class=args.max_per_class, seed=args.seed, class_mix=args.class_mix,
                      classifier_runs=args.classifier_runs)
-    result = evaluate(args.images, cfg)
+    with warnings.catch_warnings():
+        # Every skipped file is in the report: one line there, not a warning each here.
+        warnings.simplefilter("ignore", SkippedImageWarning)
+        result = evaluate(args.images, cfg, progress=sys.stderr.isatty())
     print(json.dumps(result.to_dict()) if args.json else result.report())
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from ..config import VERSION
 from ..errors import ClothganError
@@ -52,14 +53,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 1
-    try:
-        return int(args._run(args) or 0)
-    except ClothganError as exc:
-        print(f"clothgan {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"clothgan {args.command}: interrupted", file=sys.stderr)
-        return 130
+    def one_line(message, category, filename, lineno, file=None, line=None):
+        print(f"clothgan {args.command}: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = one_line   # not Python's two lines with a source excerpt
+        try:
+            return int(args._run(args) or 0)
+        except ClothganError as exc:
+            print(f"clothgan {args.command}: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"clothgan {args.command}: interrupted", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ..config import DEFAULT_PRESET, GAN_PRESETS, KEEP_BEST, STRATEGIES, preset
-from .common import add_precision, comma_list, positive_float, positive_int
+from .common import add_precision, comma_list, fraction, positive_float, positive_int
 
 _, _DEFAULT = preset(DEFAULT_PRESET)
 
@@ -62,6 +62,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mirror", action="store_true", default=None,
                         help="flip real images left-right at random while training (x-flip "
                              "augmentation; garments look alike mirrored)")
+    parser.add_argument("--classes", type=comma_list, default=None, metavar="A,B",
+                        help="train on these classes only (default: the ten)")
+    parser.add_argument("--fraction", type=fraction, default=None, metavar="F",
+                        help="train on this share of each class's training photos, drawn with "
+                             "--seed (0 < F <= 1; the photos are listed in train_images.txt)")
     parser.add_argument("--max-images", type=positive_int, default=None,
                         help="train on a fixed random subset of this many images (quick trials)")
     parser.add_argument("--seed", type=int, default=None,
@@ -87,12 +92,15 @@ _TRAIN_ARGS = {"batch_size": "batch_size", "fake_per_real": "fake_per_real", "sc
                "eval_every": "eval_every", "mirror": "mirror"}
 _MODEL_ARGS = {"g_filters": "g_filters", "d_filters": "d_filters", "without": "without"}
 _DATA_ARGS = {"dataset": "dataset", "image_size": "image_size", "channels": "channels",
-              "foreground": "foreground"}
+              "foreground": "foreground", "classes": "classes"}
+#: Options recorded beside the configs in run.json.
+_RUN_ARGS = ("max_images", "fraction")
 
 
 def _given(args: argparse.Namespace, fields: dict[str, str]) -> dict:
     """{config field: value} for the options of `fields` given on the command line."""
-    return {f: getattr(args, a) for a, f in fields.items() if getattr(args, a) is not None}
+    return {f: (tuple(v) if isinstance(v, list) else v) for a, f in fields.items()
+            if (v := getattr(args, a)) is not None}
 
 
 def configs(args: argparse.Namespace):
@@ -105,17 +113,36 @@ def configs(args: argparse.Namespace):
                            training.replace(**_given(args, _TRAIN_ARGS)), args.epochs)
 
 
+def resume_conflicts(args: argparse.Namespace, stored: dict) -> list[str]:
+    """The options given with --resume whose value differs from the run's own, as
+    "--name: run VALUE, given VALUE" (equal ones are fine: the same command again)."""
+    given = {("data", f): v for f, v in _given(args, _DATA_ARGS).items()}
+    given |= {("model", f): v for f, v in _given(args, _MODEL_ARGS).items()}
+    given |= {("training", f): v for f, v in _given(args, _TRAIN_ARGS).items()}
+    if args.preset:
+        given[("model", "preset")] = args.preset
+    given |= {(None, f): getattr(args, f) for f in _RUN_ARGS if getattr(args, f) is not None}
+    out = []
+    for (group, name), value in given.items():
+        have = stored.get(name) if group is None else stored.get(group, {}).get(name)
+        if isinstance(have, list):
+            have = tuple(have)
+        if have != value:
+            out.append(f"--{name.replace('_', '-')}: run {have!r}, given {value!r}")
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from ..errors import ClothganError
 
     if args.resume:
-        given = sorted([*_given(args, _TRAIN_ARGS), *_given(args, _DATA_ARGS),
-                        *_given(args, _MODEL_ARGS)] + (["preset"] if args.preset else [])
-                       + (["max_images"] if args.max_images else []))
-        if given:
-            raise ClothganError(f"--resume continues {args.out} with its own settings; drop "
-                                f"{', '.join('--' + g.replace('_', '-') for g in given)} "
-                                "(only --epochs may change)")
+        from ..runs import read_run_info
+
+        conflicts = resume_conflicts(args, read_run_info(args.out).config)
+        if conflicts:
+            raise ClothganError(f"--resume continues {args.out} with its own settings; these "
+                                f"differ: {'; '.join(conflicts)}. Drop them (only --epochs and "
+                                "--cpu-minutes may change), or start a new run with another --out")
     else:
         data, model, training = configs(args)
 
@@ -132,8 +159,8 @@ def run(args: argparse.Namespace) -> int:
         result = train(args.out, resume=True, epochs=args.epochs, progress=not args.no_progress,
                        cpu_minutes=args.cpu_minutes)
     else:
-        result = train(args.out, data, model, training,
-                       max_images=args.max_images, progress=not args.no_progress,
+        result = train(args.out, data, model, training, max_images=args.max_images,
+                       fraction=args.fraction, progress=not args.no_progress,
                        cpu_minutes=args.cpu_minutes)
     last = result.history[-1] if result.history else {}
     losses = ", ".join(f"{k} {last[k]:.3f}" for k in ("d_loss", "g_loss") if k in last)

@@ -68,13 +68,8 @@ def read_json(path: str | os.PathLike, what: str = "file", fix: str = "") -> dic
     return value
 
 
-def _owner_alive(name: str, marker: str) -> bool:
-    """Whether the process whose pid is in a staging folder's name still runs (legacy names
-    without a pid count as stale)."""
-    try:
-        pid = int(name.split(marker, 1)[1].split("-", 1)[0])
-    except (IndexError, ValueError):
-        return False
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid runs on this machine."""
     if pid == os.getpid():
         return True
     try:
@@ -84,6 +79,16 @@ def _owner_alive(name: str, marker: str) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _owner_alive(name: str, marker: str) -> bool:
+    """Whether the process whose pid is in a staging folder's name still runs (legacy names
+    without a pid count as stale)."""
+    try:
+        pid = int(name.split(marker, 1)[1].split("-", 1)[0])
+    except (IndexError, ValueError):
+        return False
+    return pid > 0 and process_alive(pid)
 
 
 def sweep_stale(parent: Path) -> list[Path]:
@@ -119,10 +124,10 @@ def check_out_dir(out_dir: str | os.PathLike, overwrite: bool = False,
                   is_output: Callable[[Path], bool] | None = None) -> Path:
     """The absolute output folder, after refusing what would lose data.
 
-    Refused: a file; a non-empty folder without `overwrite`; a folder that is, contains or lies
-    inside one of `inputs` (checked whatever `overwrite` says, since replacing it would delete
-    an input); with `overwrite`, a non-empty folder that `is_output` does not recognise as an
-    output of the same command.
+    Refused: a file; a place that cannot be written; a non-empty folder without `overwrite`; a
+    folder that is, contains or lies inside one of `inputs` (checked whatever `overwrite` says,
+    since replacing it would delete an input); with `overwrite`, a non-empty folder that
+    `is_output` does not recognise as an output of the same command.
     """
     out = Path(out_dir).expanduser().absolute()
     real = Path(os.path.realpath(out))
@@ -137,6 +142,7 @@ def check_out_dir(out_dir: str | os.PathLike, overwrite: bool = False,
                                 "another --out folder")
     if out.exists() and not out.is_dir():
         raise ClothganError(f"{out}: exists and is a file; choose another --out folder")
+    writable_parent(out)
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
             raise ClothganError(f"{out}: exists and is not empty; pass --overwrite (or "
@@ -149,16 +155,27 @@ def check_out_dir(out_dir: str | os.PathLike, overwrite: bool = False,
 
 
 def writable_parent(path: Path, what: str = "--out") -> None:
-    """Create path's parent folder, or one ClothganError saying why it cannot be written."""
-    parent = path.parent
+    """Create path's parent folder and try a file in it, or one ClothganError saying why it
+    cannot be written."""
+    parent = Path(path).parent
+    probe = parent / f".{Path(path).name}.probe-{os.getpid()}"
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        probe = parent / f".{path.name}.probe-{os.getpid()}"
-        probe.mkdir()
-        probe.rmdir()
+        probe.write_bytes(b"")
+        probe.unlink()
     except OSError as exc:
         raise ClothganError(f"{path}: cannot write there ({exc.strerror or exc}); choose another "
                             f"{what} on a writable disk") from None
+
+
+def writable_dir(path: str | os.PathLike, what: str = "--out") -> Path:
+    """The folder `path`, created, after checking a file can be written in it; one
+    ClothganError naming it and the reason otherwise."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ClothganError(f"{path}: exists and is a file; choose another {what} folder")
+    writable_parent(path / "probe", what)
+    return path
 
 
 @contextmanager

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..config import PRECISIONS
-from ..errors import ClothganError
+from ..errors import ConfigError
 #: Spellings of earlier versions, still accepted (with a note).
 _OLD_SPELLINGS = {"mixed_bfloat16": "mixed", "mixed_float16": "mixed", "bfloat16": "mixed"}
 
@@ -24,6 +24,17 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def available_memory() -> int | None:
+    """Bytes of memory available to new allocations (Linux MemAvailable), None if unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def check_precision(name: str) -> str:
     """`name` in today's vocabulary (PRECISIONS); old spellings map to theirs with a note."""
     if name in PRECISIONS:
@@ -32,7 +43,7 @@ def check_precision(name: str) -> str:
         new = _OLD_SPELLINGS[name]
         print(f"clothgan: precision {name!r} is now spelled {new!r}", file=sys.stderr)
         return new
-    raise ClothganError(f"precision must be one of {', '.join(PRECISIONS)}, got {name!r}")
+    raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {name!r}")
 
 
 def resolve_precision(name: str = "auto", strategy=None, quiet: bool = False) -> str:

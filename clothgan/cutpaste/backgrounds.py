@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import numpy as np
 from ..core.cache import cache_dir
 from ..core.files import atomic_write
 from ..data.foreground import read_rgb
-from ..data.images import IMAGE_SUFFIXES
+from ..data.images import IMAGE_SUFFIXES, SkippedImageWarning
 from ..errors import DataError
 from .synthetic import smooth_noise, texture
 
@@ -67,6 +68,19 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return files
 
 
+def _readable(files: list[Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """(the files that decode, [(file, reason)] for those that do not), each skip warned about."""
+    good, bad = [], []
+    for p in files:
+        try:
+            read_rgb(p, 64)
+            good.append(p)
+        except DataError as exc:
+            bad.append((str(p), str(exc).split(": ", 1)[-1]))
+            warnings.warn(f"{p}: skipped, unreadable background", SkippedImageWarning, stacklevel=3)
+    return good, bad
+
+
 class Backgrounds:
     """Draws a background for a scene from its own generator: `bg = backgrounds.draw(rng)`."""
 
@@ -77,14 +91,23 @@ class Backgrounds:
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_items = cache_items
         self._lock = threading.Lock()
+        self.skipped: list[tuple[str, str]] = []   # (file, reason): unreadable backgrounds
+        self._checked = False
         self._pool: np.ndarray | None = None
 
     def pool_path(self) -> Path:
         return cache_dir("backgrounds") / f"v{POOL_VERSION}-{self.size}-{self.seed}-{self.pool}.npy"
 
     def prepare(self) -> "Backgrounds":
-        """Make the procedural pool once and keep it on disk; every process maps the same file
-        (no per-worker regeneration, pages shared). Folder and plain sources need nothing."""
+        """Check a folder's images (unreadable ones are left out, each named in a warning), or
+        make the procedural pool once and keep it on disk, where every process maps the same
+        file (no per-worker regeneration, pages shared)."""
+        if self.files and not self._checked:
+            self.files, self.skipped = _readable(self.files)
+            self._checked = True
+            if not self.files:
+                raise DataError(f"{self.source}: none of its {len(self.skipped)} images can be read "
+                                f"(e.g. {self.skipped[0][0]}: {self.skipped[0][1]}); replace them")
         if self.files or self.source == PLAIN or self._pool is not None:
             return self
         path = self.pool_path()

@@ -137,7 +137,10 @@ def select_sources(inventory: Inventory, per_class: int | None, split: str | Non
 def _bank_item(args: tuple[str, ExtractConfig, int]) -> tuple[np.ndarray | None, str]:
     """(cut-out, "") for a photo that extracted well, else (None, reason); runs in workers."""
     path, cfg, longer_side = args
-    cut = extract(path, cfg)
+    try:
+        cut = extract(path, cfg)
+    except DataError as exc:      # an unreadable photo is left out and named, like a failed mask
+        return None, str(exc).split(": ", 1)[-1]
     return (cutout_rgba(cut, longer_side), "") if cut.quality.ok else (None, cut.quality.reason)
 
 

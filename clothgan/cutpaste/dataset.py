@@ -23,7 +23,7 @@ import io
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -109,6 +109,7 @@ class ComposeResult:
     per_class: dict[str, int]     # garments (scene) or images (classification) per class
     seconds: float
     bank: BankReport | None = None
+    backgrounds_skipped: list = field(default_factory=list)   # [(file, reason)]: unreadable
 
     @property
     def images_per_second(self) -> float:
@@ -121,6 +122,8 @@ class ComposeResult:
         if self.bank is not None:
             d["sources_kept"] = sum(self.bank.kept.values())
             d["sources_failed"] = len(self.bank.failed)
+            d["sources_left_out"] = [list(item) for item in self.bank.failed]
+        d["backgrounds_skipped"] = [f for f, _ in self.backgrounds_skipped]
         return d
 
 
@@ -154,7 +157,8 @@ def compose_dataset(out: str | os.PathLike, count: int, bank: GarmentBank, cfg: 
     finally:
         _STATE.clear()
     images, instances, per_class = result
-    return ComposeResult(out, images, instances, per_class, time.perf_counter() - start, bank_report)
+    return ComposeResult(out, images, instances, per_class, time.perf_counter() - start, bank_report,
+                         backgrounds.skipped)
 
 
 def is_composed_dataset(folder: Path) -> bool:
@@ -217,6 +221,8 @@ def make_dataset(out: str | os.PathLike, count: int, cfg: ComposeConfig = Compos
     if cfg.backgrounds not in (None, PLAIN):
         list_images(cfg.backgrounds)   # a wrong folder fails now, not after the extraction
     inv = scan(DataConfig(dataset=dataset))
+    check_out_dir(out, overwrite, inputs=(inv.root, cfg.backgrounds, cache_root()),
+                  is_output=is_composed_dataset)   # before the extraction, too
     records = select_sources(inv, per_class, split, seed)
     bank, report = build_bank(records, extract_cfg, cfg.source_size, workers=workers,
                               progress=progress)

@@ -22,6 +22,7 @@ from PIL import Image
 from ..config import DataConfig
 from ..core.cache import cache_dir
 from ..core.files import atomic_write
+from ..core.hardware import available_memory
 from ..core.parallel import BACKENDS, default_workers, parallel_map
 from ..core.pixels import to_float
 from ..errors import DataError
@@ -115,18 +116,36 @@ def _decode_chunk(paths: list[str], cfg: DataConfig):
     return out
 
 
-def _worker_init() -> None:
-    # Pillow's own warning for big images is noise here: such files are skipped and reported.
-    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-
-
 def _decode_all(paths: list[str], cfg: DataConfig, workers: int, backend: str, progress: bool):
     chunks = [paths[i:i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
     if len(paths) < 2 * _CHUNK:
         backend = "serial"
     parts = parallel_map(partial(_decode_chunk, cfg=cfg), chunks, workers, "prepare images",
-                         progress, backend, initializer=_worker_init, unit="img", weight=len)
+                         progress, backend, unit="img", weight=len)
     return [r for part in parts for r in part]
+
+
+#: Bytes of memory per pixel value while preparing: the decoded uint8 images, their stacked
+#: copy, the float32 arrays and the per-split float32 copies.
+_MEMORY_PER_VALUE = 1 + 1 + 4 + 4
+
+
+def check_room(n_images: int, cfg: DataConfig, cache: Path) -> None:
+    """Refuse, before decoding anything, a preparation that would not fit in memory or on disk."""
+    import shutil
+
+    values = n_images * cfg.image_size ** 2 * cfg.channels
+    need, have = values * _MEMORY_PER_VALUE, available_memory()
+    if have is not None and need > 0.8 * have:
+        raise DataError(f"{n_images} images at {cfg.image_size}x{cfg.image_size}x{cfg.channels} "
+                        f"need about {need / 2**30:.1f} GiB of memory to prepare, and "
+                        f"{have / 2**30:.1f} GiB is available; use a smaller --image-size "
+                        "(or --max-images / --fraction, or fewer classes)")
+    free = shutil.disk_usage(cache).free
+    if values > free:
+        raise DataError(f"{cache}: the prepared arrays need {values / 2**30:.1f} GiB and the disk "
+                        f"has {free / 2**30:.1f} GiB free; free some space or set CLOTHGAN_HOME "
+                        "to a larger disk")
 
 
 def _warn_skipped(skipped: list[Skipped]) -> None:
@@ -153,6 +172,7 @@ def prepare(cfg: DataConfig, inventory: Inventory | None = None, workers: int | 
     if cached is not None:
         _warn_skipped(cached.skipped)
         return cached
+    check_room(len(records), cfg, path.parent)
     results = _decode_all([r.path for r in records], cfg, workers or default_workers(), backend,
                           progress)
     index = {c: i for i, c in enumerate(cfg.classes)}
@@ -189,13 +209,14 @@ def load_split(cfg: DataConfig, split: str | None = "train") -> Arrays:
     return load_splits(cfg, (split,))[split]
 
 
-def load_splits(cfg: DataConfig, splits: tuple[str, ...] = SPLITS) -> dict[str, Arrays]:
+def load_splits(cfg: DataConfig, splits: tuple[str, ...] = SPLITS,
+                progress: bool = True) -> dict[str, Arrays]:
     """Prepared arrays of several splits from one scan and one cache read."""
     unknown = [s for s in splits if s not in SPLITS]
     if unknown:
         raise ValueError(f"splits must be among {', '.join(SPLITS)}, got {unknown}")
     inv = scan(cfg)
-    arrays = prepare(cfg, inv)
+    arrays = prepare(cfg, inv, progress=progress)
     return {s: select(arrays, inv.select(s)) for s in splits}
 
 

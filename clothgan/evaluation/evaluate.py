@@ -144,12 +144,23 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
     if tuple(data.classes) != tuple(syn.class_names):
         raise ClothganError(f"{syn.root}: classes {syn.class_names} differ from the data config's "
                             f"{data.classes}")
-    real = real or load_splits(data)
+    real = real or load_splits(data, progress=progress)
     tr, va, te = real["train"], real["val"], real["test"]
     for name, arr in (("train", tr), ("val", va), ("test", te)):
         if len(arr.x) < 2:
             raise ClothganError(f"the real {name} split of {data.dataset} has {len(arr.x)} images; "
                                 "the evaluation needs real held-out images of every split")
+    # Distances are taken on the classes the synthetic set has, with equal per-class counts on
+    # both sides: FID depends on the sample size and on the class mix. Checked before any
+    # classifier trains.
+    present = np.unique(syn.y)
+    rng = np.random.default_rng(cfg.seed)
+    te_mask, va_mask = np.isin(te.y, present), np.isin(va.y, present)
+    i_syn, i_val = match_class_counts(syn.y, va.y[va_mask], rng)
+    if len(i_syn) < 2:
+        raise ClothganError(f"{syn.root}: {len(syn.y)} usable image(s) of classes the real "
+                            f"validation photos have; the evaluation needs at least 2 (more than "
+                            "100 per class for stable numbers)")
     times["load"] = time.perf_counter() - t
 
     stages = ["judge", "features", "cas", "augmentation", "memorisation"]
@@ -163,13 +174,7 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
     judge, judge_info = domain_classifier(data, cfg.classifier, real, progress=progress)
     done("judge", t)
 
-    # Distances are taken on the classes the synthetic set has, with equal per-class counts on
-    # both sides: FID depends on the sample size and on the class mix.
     t = time.perf_counter()
-    present = np.unique(syn.y)
-    rng = np.random.default_rng(cfg.seed)
-    te_mask, va_mask = np.isin(te.y, present), np.isin(va.y, present)
-    i_syn, i_val = match_class_counts(syn.y, va.y[va_mask], rng)
     f = FeatureSpace(judge, te.x[te_mask])   # scaled by the real test features
     f_test, f_val, f_syn = f.reference, f(va.x[va_mask][i_val]), f(syn.x[i_syn])
     fid_syn, fid_ref = fid(f_syn, f_test), fid(f_val, f_test)
@@ -266,4 +271,6 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
         real_trained_accuracy=real_cas, real_trained_runs=real_runs,
         real_trained_balanced=real_cas_bal, augmented_accuracy=aug, augmented_balanced=aug_bal,
         real_full_accuracy=real_full, memorisation=mem, inception_fid=inc,
-        inception_fid_reference=inc_ref, seconds=times)
+        inception_fid_reference=inc_ref, seconds=times, images_converted=syn.converted,
+        images_skipped=[{"path": k.path, "reason": k.reason + (f" ({k.detail})" if k.detail else "")}
+                        for k in syn.skipped])

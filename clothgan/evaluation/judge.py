@@ -218,7 +218,7 @@ def domain_classifier(data: DataConfig, cfg: ClassifierConfig = ClassifierConfig
 
     from ..data.arrays import load_splits
 
-    real = real or load_splits(data)
+    real = real or load_splits(data, progress=progress)
     tr, va, te = real["train"], real["val"], real["test"]
     key = judge_key(data, cfg, tr.x, tr.y)
     folder = cache_dir("classifiers") / key

@@ -66,6 +66,8 @@ class EvaluationResult:
     inception_fid: float | None = None
     inception_fid_reference: float | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    images_converted: int = 0      # resized or recoloured to the judge's size and channels
+    images_skipped: list[dict] = field(default_factory=list)   # [{"path", "reason"}], unusable
 
     def comparisons(self) -> list[Comparison]:
         n = self.n_fid
@@ -165,8 +167,16 @@ def render_report(result: EvaluationResult) -> str:
         f"{result.image_size}x{result.image_size}x{result.channels}; real data: {result.data.get('dataset')}",
         f"  judge classifier: trained on {j.n_train} real train images, accuracy {j.test_accuracy:.3f} "
         f"on {j.n_test} real test images ({'cached' if j.cached else f'trained in {j.train_seconds:.0f} s'})",
-        "",
     ]
+    if result.images_converted:
+        lines.append(f"  {result.images_converted} images read through clothgan's preprocessing "
+                     f"(resized with their aspect kept, to {result.image_size}x{result.image_size}, "
+                     f"{'grey' if result.channels == 1 else 'RGB'}) to match the judge")
+    if result.images_skipped:
+        first = result.images_skipped[0]
+        lines.append(f"  {len(result.images_skipped)} unusable file(s) left out, e.g. "
+                     f"{first['path']}: {first['reason']}")
+    lines.append("")
     rows = [("metric", "synthetic", "reference", "better", "reference is")]
     rows += [(c.metric, _fmt(c.value, c.value_std), _fmt(c.reference, c.reference_std), c.better,
               c.reference_is) for c in result.comparisons()]

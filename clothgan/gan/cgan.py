@@ -95,6 +95,13 @@ class ConditionalGAN(keras.Model):
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras's fit() peeks at the first distributed batch and strategy.reduce()s it to build
+        # an unbuilt model symbolically; MultiWorkerMirroredStrategy cannot reduce an
+        # (images, labels) tuple (a PerReplica-to-Tensor ValueError). Both networks and both
+        # optimizers are built already (__init__, compile), so no batch is needed.
+        super()._maybe_symbolic_build(iterator=None, data_batch=data_batch)
+
     @property
     def metrics(self):
         return list(self.trackers.values())
@@ -232,7 +239,13 @@ class ConditionalGAN(keras.Model):
             self._article_step(real, labels)
         else:
             self._fused_step(real, labels)
-        return {name: t.result() for name, t in self.trackers.items()}
+        results = {name: t.result() for name, t in self.trackers.items()}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras 3's fit() reduces each step's outputs over workers with
+            # strategy.reduce("MEAN", v, axis=0), which fails on scalars: give each a length-1
+            # axis; the reduced logs are then the scalar means over all replicas.
+            results = {name: ops.reshape(v, (1,)) for name, v in results.items()}
+        return results
 
     def _article_step(self, real, labels):
         r = ops.shape(real)[0]

@@ -56,6 +56,16 @@ def forward_flops(model: keras.Model) -> int:
     return int(total)
 
 
+def training_memory(cfg: GANConfig, images_per_step: int, bytes_per_value: int = 4) -> int:
+    """A rough upper estimate of the bytes one training step holds, before building anything:
+    feature maps of both networks (kept for the backward pass) for every image of the step, and
+    the largest weight matrices with their gradients and Adam slots."""
+    side, width = cfg.image_size, max(cfg.g_filters, cfg.d_filters)
+    maps = 12 * side * side * width * images_per_step * bytes_per_value
+    dense = cfg.latent_dim * cfg.g_filters * (side // 4) ** 2 + cfg.embedding_dim * side * side
+    return int(maps + 16 * dense)
+
+
 def step_flops(g_flops: int, d_flops: int, real: int, fake_per_real: int, schedule: str) -> int:
     """Useful floating-point operations of one training step (backward = 2x forward).
 

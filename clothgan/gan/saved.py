@@ -19,4 +19,9 @@ def load_generator(run_dir: str | os.PathLike, which: str = "last"):
     if not path.is_file():
         raise ClothganError(f"{path}: missing; the run has not finished an epoch yet, "
                             "or resume it with `clothgan train --out DIR --resume`")
-    return keras.saving.load_model(path, compile=False), info
+    try:
+        return keras.saving.load_model(path, compile=False), info
+    except Exception as exc:   # keras reports a damaged archive in many ways, some misleading
+        raise ClothganError(f"{path}: unreadable generator ({type(exc).__name__}); the file is "
+                            "damaged or incomplete: resume the run to write it again "
+                            "(`clothgan train --out RUN_DIR --resume`) or use another run") from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from ..core.cache import cache_root
 from ..core.files import check_out_dir, staged_dir
 from ..core.pixels import to_uint8
 from ..errors import ClothganError
+from ..runs import training_pid
 from .sampler import Sampler
 
 MANIFEST_FILE = "manifest.csv"
@@ -145,6 +147,10 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
     given = (run_dir, sampler.run_dir if sampler else None, cache_root())
     out_dir = check_out_dir(out_dir, overwrite, inputs=given, is_output=is_generated_dataset)
     sampler = sampler or Sampler.load(run_dir, precision, which)
+    still_training = training_pid(run_dir) if run_dir is not None else None
+    if still_training and progress:
+        print(f"clothgan generate: {run_dir} is still training (process {still_training}); "
+              f"writing from its generator of epoch {sampler.info.epochs_done}", file=sys.stderr)
     if truncation is not None:
         sampler = sampler.with_truncation(truncation)
     labels = sampler.labels_of(classes)
@@ -191,6 +197,7 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
             "seed": seed, "per_class": per_class, "classes": [names[lab] for lab in labels],
             "image_size": sampler.info.image_size, "channels": sampler.info.channels,
             "precision": sampler.precision, "truncation": sampler.truncation,
+            "epochs_done": sampler.info.epochs_done, "training_in_progress": bool(still_training),
             "run_config": sampler.info.config,
         }, indent=2, default=str))
     return GenerationResult(out_dir, {names[lab]: per_class for lab in labels}, seed,

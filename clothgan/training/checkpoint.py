@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -54,14 +56,22 @@ def save_checkpoint(path: str | os.PathLike, gan, epoch: int, history: list[dict
     return atomic_write(Path(path), write)
 
 
+#: What numpy raises for a truncated, empty or overwritten .npz.
+_DAMAGED = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error)
+
+
+def _unreadable(path, exc) -> ClothganError:
+    return ClothganError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc}); start a "
+                         "new run with another --out, or delete the file to train from scratch")
+
+
 def read_checkpoint_meta(path: str | os.PathLike) -> dict:
     """The checkpoint's metadata (epoch, history, ...) without touching any model."""
     try:
         with np.load(path, allow_pickle=False) as z:
             return json.loads(str(z["meta"]))
-    except (OSError, ValueError, KeyError) as exc:
-        raise ClothganError(f"{path}: unreadable checkpoint ({exc}); start a new run with "
-                            "another --out, or delete the file to train from scratch") from exc
+    except _DAMAGED as exc:
+        raise _unreadable(path, exc) from None
 
 
 def _restore(z, meta: dict, path, group: str, variables: list) -> None:
@@ -82,9 +92,12 @@ def load_checkpoint(path: str | os.PathLike, gan) -> dict:
     """Restore every variable of `gan` (optimizers must be built) and return the metadata."""
     meta = read_checkpoint_meta(path)
     groups = _groups(gan)
-    with np.load(path, allow_pickle=False) as z:
-        for group, variables in groups.items():
-            _restore(z, meta, path, group, variables)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            for group, variables in groups.items():
+                _restore(z, meta, path, group, variables)
+    except _DAMAGED as exc:
+        raise _unreadable(path, exc) from None
     return meta
 
 
@@ -92,6 +105,9 @@ def load_network(path: str | os.PathLike, group: str, model) -> dict:
     """Restore one network of a checkpoint ("generator" or "discriminator") into `model`, built
     from the run's config, without the optimizers; returns the metadata."""
     meta = read_checkpoint_meta(path)
-    with np.load(path, allow_pickle=False) as z:
-        _restore(z, meta, path, group, list(model.variables))
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            _restore(z, meta, path, group, list(model.variables))
+    except _DAMAGED as exc:
+        raise _unreadable(path, exc) from None
     return meta

@@ -55,7 +55,7 @@ class ValidationScorer:
         from ..data.arrays import load_splits
         from ..evaluation.judge import domain_classifier, run_batched
 
-        real = real or load_splits(data)
+        real = real or load_splits(data, progress=progress)
         val = real["val"]
         if len(val.x) < 2:
             raise ClothganError(f"{data.dataset}: the validation split has {len(val.x)} images; "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 from ..errors import ClothganError
@@ -62,3 +63,16 @@ def resolve_strategy(name: str = "auto"):
     if name == "auto" and len(gpus) > 1:
         return tf.distribute.MirroredStrategy(gpus)
     return tf.distribute.get_strategy()
+
+
+def worker_run_dir(out: Path, strategy) -> Path:
+    """Where this process writes the run: `out` on the chief (and off a cluster). Any other
+    worker of a MultiWorkerMirroredStrategy cluster runs the same callbacks (so the workers stay
+    in step) but writes its copy to a folder beside `out` that nothing reads, .NAME.worker-I,
+    emptied first (TF's convention), so it never clobbers the chief's files."""
+    if strategy.extended.should_checkpoint:
+        return out
+    task = strategy.cluster_resolver
+    private = out.with_name(f".{out.name}.{task.task_type}-{task.task_id}")
+    shutil.rmtree(private, ignore_errors=True)
+    return private

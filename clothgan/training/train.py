@@ -10,18 +10,20 @@ checkpoint.npz, history.csv, samples/epoch_NNNN.png, samples/progress.gif and te
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import DataConfig, GANConfig, TrainConfig, resolve_configs
 from ..core.hardware import resolve_precision
 from ..errors import ClothganError
-from ..runs import RUN_FILE, RunInfo, code_version, read_run_info, write_run_info
-from .batches import epoch_batches, subset
+from ..core.files import writable_dir
+from ..runs import RUN_FILE, RunInfo, TrainingLock, code_version, read_run_info, write_run_info
+from .batches import epoch_batches
 from .callbacks import (HISTORY_FILE, CpuBudget, CpuClock, NonFiniteGuard, ProgressBar,
                         RunRecorder, SampleGrid, TensorBoardLogger, write_history_csv)
 from .checkpoint import CHECKPOINT_FILE, load_checkpoint, read_checkpoint_meta
-from .strategy import resolve_strategy
+from .strategy import resolve_strategy, worker_run_dir
 
 
 class TrainingDiverged(ClothganError):
@@ -79,34 +81,46 @@ def build_gan(model: GANConfig, training: TrainConfig, policy: str):
     return gan
 
 
+def config_changes(saved, given) -> list[str]:
+    """"field: saved -> given" for every field where two configs of one class differ."""
+    a, b = saved.to_dict(), given.to_dict()
+    return [f"{k}: {a[k]!r} -> {b[k]!r}" for k in a if a[k] != b.get(k)]
+
+
 def _configs_for_resume(out: Path, data, model, training):
-    info = read_run_info(out)
-    stored = info.config
-    s_data = DataConfig.from_dict(stored["data"])
-    s_model = GANConfig.from_dict(stored["model"])
-    s_train = TrainConfig.from_dict(stored["training"])
-    for given, saved, what in ((data, s_data, "data"), (model, s_model, "model")):
-        if given is not None and given != saved:
-            raise ClothganError(f"{out}: --resume keeps the run's {what} settings; start a new "
-                                f"run (another --out) to change them")
+    """The run's own configs; given ones must equal them (training may change its epochs)."""
+    stored = read_run_info(out).config
+    try:
+        saved = (DataConfig.from_dict(stored["data"]), GANConfig.from_dict(stored["model"]),
+                 TrainConfig.from_dict(stored["training"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ClothganError(f"{out / RUN_FILE}: its configuration is damaged ({exc}); the run "
+                            "cannot be resumed, start a new one with another --out") from None
+    s_data, s_model, s_train = saved
     if training is not None:
-        if training.replace(epochs=s_train.epochs) != s_train:
-            raise ClothganError(f"{out}: --resume keeps the run's training settings except "
-                                "--epochs; start a new run (another --out) to change them")
-        s_train = s_train.replace(epochs=training.epochs)
-    return s_data, s_model, s_train, stored.get("max_images")
+        training = training.replace(epochs=s_train.epochs)
+    changes = [c for given, old in zip((data, model, training), saved) if given is not None
+               for c in config_changes(old, given)]
+    if changes:
+        raise ClothganError(f"{out}: --resume continues the run with its own settings, and these "
+                            f"differ: {'; '.join(changes)}. Drop them, or start a new run with "
+                            "another --out")
+    return s_data, s_model, s_train, stored
 
 
 def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConfig | None = None,
           training: TrainConfig | None = None, *, resume: bool = False,
-          epochs: int | None = None, max_images: int | None = None, callbacks=(),
+          epochs: int | None = None, max_images: int | None = None,
+          fraction: float | None = None, callbacks=(),
           progress: bool = True, cpu_minutes: float | None = None,
           verbose: bool = True, per_class: int = 8) -> TrainResult:
     """Train (or with resume=True continue) a conditional GAN into the run directory `out`.
 
     data: which images (default DataConfig()); model and training: the recipe (default the
     default preset's, as on the command line; clothgan.config.resolve_configs). epochs: overrides training.epochs (also when resuming, to extend
-    a run). max_images: train on a deterministic subset (notebooks, tests). cpu_minutes: also
+    a run). fraction: train on that share of each class's training photos (seeded by
+    training.seed); max_images: on at most that many (quick trials); the photos used are
+    listed in RUN_DIR/train_images.txt. cpu_minutes: also
     stop before an epoch would take the run's CPU time (history's cpu_seconds) past this.
     Resuming restores weights, optimizer state, RNG state and epoch numbering from
     checkpoint.npz and runs to the planned epochs (or `training.epochs` when given).
@@ -118,34 +132,50 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
         if not ckpt.is_file() or not (out / RUN_FILE).is_file():
             raise ClothganError(f"{out}: nothing to resume (no {CHECKPOINT_FILE}: no epoch has "
                                 "finished); drop --resume to start a new run")
-        data, model, training, max_images = _configs_for_resume(out, data, model, training)
+        data, model, training, stored = _configs_for_resume(out, data, model, training)
+        max_images, fraction = stored.get("max_images"), stored.get("fraction")
     elif ckpt.is_file():
         done = read_checkpoint_meta(ckpt).get("epoch", "?")
         raise ClothganError(f"{out}: already holds a run ({done} epochs done); continue it with "
                             "--resume, or pick a new --out")
+    writable_dir(out)
     data, model, training = resolve_configs(data, model, training, epochs)
 
     import keras
+    import tensorflow as tf
 
-    from ..data.arrays import load_splits
+    from .photos import empty_classes, training_splits, write_train_images
 
-    splits = load_splits(data)
+    splits, root = training_splits(data, out, fraction=fraction, max_images=max_images,
+                             seed=training.seed, heldout=training.keep_best != "none",
+                             resume=resume, progress=progress)
     arrays = splits["train"]
-    x, y = subset(arrays.x, arrays.y, max_images, seed=data.split_seed)
+    missing = empty_classes(arrays)
+    if missing:
+        raise ClothganError(f"{data.dataset}: no training images of {', '.join(missing)}; train "
+                            f"on the classes it has with --classes "
+                            f"{','.join(c for c in data.classes if c not in missing)}")
+    x, y = arrays.x, arrays.y
     class_names = tuple(arrays.class_names)
     real = training.real_per_step
     if len(x) < real:
         raise ClothganError(f"{data.dataset}: only {len(x)} training images, fewer than one step's "
                             f"{real} real images; lower --batch-size (now {training.batch_size})")
-
     strategy = resolve_strategy(training.strategy)
     policy = resolve_precision(training.precision, strategy)
     replicas = strategy.num_replicas_in_sync
+    if cpu_minutes is not None and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        raise ClothganError("--cpu-minutes: each worker of a cluster has its own CPU clock, so "
+                            "they would stop at different epochs; use --epochs instead")
+    chief = strategy.extended.should_checkpoint
+    out = worker_run_dir(out, strategy)   # only written from here on; resume read `ckpt` above
+    write_train_images(out, root, arrays.paths)
     if real % replicas:
         raise ClothganError(f"--batch-size {training.batch_size}: its {real} real images per step "
                             f"do not split over {replicas} replicas; use a multiple of {2 * replicas}")
+    check_memory(model, training, policy)
     keras.utils.set_random_seed(training.seed)
-    with strategy.scope():
+    with out_of_memory_is_an_error(model, training), strategy.scope():
         gan = build_gan(model, training, policy)
     history: list[dict] = []
     initial_epoch = 0
@@ -155,7 +185,7 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
         write_history_csv(out / HISTORY_FILE, history)   # drop rows of an epoch that was lost
 
     config = {"data": data.to_dict(), "model": model.to_dict(), "training": training.to_dict(),
-              "max_images": max_images, "policy": policy, "replicas": replicas,
+              "max_images": max_images, "fraction": fraction, "policy": policy, "replicas": replicas,
               "train_images": int(len(x)), "code": code_version()}
 
     def run_info(epochs_done: int) -> RunInfo:
@@ -191,7 +221,7 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
     exporter = _Exporter(model, gan)
     guard = NonFiniteGuard()
     keeper = []
-    if training.keep_best != "none":
+    if training.keep_best != "none" and chief:   # scoring runs no collectives: the chief's alone
         from .selection import BestKeeper, ValidationScorer
 
         scorer = ValidationScorer(data, model.latent_dim, real=splits, seed=training.seed,
@@ -208,6 +238,66 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
            TensorBoardLogger(out, guard=guard), bar, *callbacks]
     ds = epoch_batches(x, y, real, training.seed, initial_epoch, training.epochs,
                        training.mirror)
+    lock = TrainingLock(out)   # `generate` says so when it samples a run still training
+    try:
+        with out_of_memory_is_an_error(model, training):
+            _fit(gan, ds, training, initial_epoch, steps, cbs, bar, history, out)
+        result.epochs_done = history[-1]["epoch"] if history else initial_epoch
+        if budget and budget[0].exhausted and verbose:
+            print(f"clothgan train: stopped after epoch {result.epochs_done} of {training.epochs}: "
+                  f"the next would pass the {cpu_minutes:g} CPU-minute budget")
+        if guard.tripped:
+            t = guard.tripped
+            losses = ", ".join(f"{k}={v}" for k, v in t["losses"].items())
+            kept = (f"{out / CHECKPOINT_FILE} keeps the last good state (epoch {result.epochs_done})"
+                    if ckpt.is_file() else "no epoch had finished, so nothing was kept")
+            raise TrainingDiverged(
+                f"training diverged: {losses} at epoch {t['epoch']}, step {t['step']}; {kept}. "
+                f"Start a new run (another --out) with a lower --lr or --precision float32")
+        if model.tune_truncation and keeper and keeper[0].best is not None:
+            from .selection import tune_truncation
+
+            result.truncation = tune_truncation(out, scorer, progress=progress)
+            if verbose:
+                print(f"clothgan train: sampling noise scale (truncation) {result.truncation:g}, "
+                      f"chosen on the validation split; override with `generate --truncation`")
+    finally:
+        lock.release()
+    return result
+
+
+def check_memory(model: GANConfig, training: TrainConfig, policy: str) -> None:
+    """Refuse, before building anything, networks whose training would not fit in memory."""
+    from ..core.hardware import available_memory
+    from ..gan.networks import training_memory
+
+    need = training_memory(model, training.real_per_step + training.fake_per_step,
+                           4 if policy == "float32" else 2)
+    have = available_memory()
+    if have is not None and need > 0.9 * have:
+        raise ClothganError(f"training {model.image_size}x{model.image_size}x{model.channels} "
+                            f"networks of width {model.g_filters}/{model.d_filters} at batch "
+                            f"{training.batch_size} needs about {need / 2**30:.0f} GiB of memory "
+                            f"and {have / 2**30:.0f} GiB is available; use a smaller --image-size, "
+                            "--batch-size or --g-filters/--d-filters")
+
+
+@contextmanager
+def out_of_memory_is_an_error(model: GANConfig, training: TrainConfig):
+    """Running out of memory while building or training becomes one ClothganError with the fix."""
+    import tensorflow as tf
+
+    try:
+        yield
+    except (tf.errors.ResourceExhaustedError, MemoryError):
+        raise ClothganError(f"out of memory for {model.image_size}x{model.image_size}x"
+                            f"{model.channels} networks of width {model.g_filters}/"
+                            f"{model.d_filters} at batch {training.batch_size}; use a smaller "
+                            "--image-size, --batch-size or --g-filters/--d-filters") from None
+
+
+def _fit(gan, ds, training: TrainConfig, initial_epoch: int, steps: int, cbs, bar, history, out):
+    """gan.fit, saying on Ctrl-C what was kept and how to go on."""
     try:
         gan.fit(ds, epochs=training.epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
                 callbacks=cbs, verbose=0, shuffle=False)
@@ -215,25 +305,10 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
         if bar.bar is not None:
             bar.bar.close()
         done = history[-1]["epoch"] if history else initial_epoch
-        print(f"\nclothgan train: interrupted; {out} keeps the checkpoint of epoch {done}. "
-              f"Continue with: clothgan train --out {out} --resume")
+        if done:
+            print(f"\nclothgan train: interrupted; {out} keeps the checkpoint of epoch {done}. "
+                  f"Continue with: clothgan train --out {out} --resume")
+        else:
+            print("\nclothgan train: interrupted before the first epoch finished; nothing was "
+                  "kept. Start again with the same command (without --resume)")
         raise
-    result.epochs_done = history[-1]["epoch"] if history else initial_epoch
-    if budget and budget[0].exhausted and verbose:
-        print(f"clothgan train: stopped after epoch {result.epochs_done} of {training.epochs}: "
-              f"the next would pass the {cpu_minutes:g} CPU-minute budget")
-    if guard.tripped:
-        t = guard.tripped
-        losses = ", ".join(f"{k}={v}" for k, v in t["losses"].items())
-        raise TrainingDiverged(
-            f"training diverged: {losses} at epoch {t['epoch']}, step {t['step']}; "
-            f"{out / CHECKPOINT_FILE} keeps the last good state (epoch {result.epochs_done}). "
-            "Lower --lr, or use --precision float32, and start a new run")
-    if model.tune_truncation and keeper and keeper[0].best is not None:
-        from .selection import tune_truncation
-
-        result.truncation = tune_truncation(out, scorer, progress=progress)
-        if verbose:
-            print(f"clothgan train: sampling noise scale (truncation) {result.truncation:g}, "
-                  f"chosen on the validation split; override with `generate --truncation`")
-    return result
