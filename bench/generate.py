@@ -6,7 +6,7 @@ and with its default precision (bf16 on CPUs with native bf16 units). Medians of
 
     python bench/generate.py [--run RUN_DIR] [--per-class 300] [--repeats 3]
 
-Without --run the `seed` architecture (clothgan.models.build_generator) with random weights is
+Without --run the `seed` architecture (clothgan.gan.build_generator) with random weights is
 timed: throughput does not depend on the weights' values.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Prints one JSON object. Every figure is a median over --repeats runs made in this process,
 interleaved so that a busy machine slows all of them alike. The article's baseline is its
-one-image-at-a-time loop (`article_preprocess` over the same files); "cold" is `prepare` into
+one-image-at-a-time loop (`classic_preprocess` over the same files); "cold" is `prepare` into
 an empty cache (decode, resize, write the cache); "cached" is `load_split(cfg, None)`, the
 whole second load a notebook does (scan the source, key the cache, read it). CPU time per
 image is reported too: on a shared machine it shows the work saved even when wall time cannot.
@@ -28,7 +28,7 @@ from clothgan.config import DataConfig
 from clothgan.data import scan
 from clothgan.errors import ClothganError
 from clothgan.core.parallel import default_workers
-from clothgan.data import article_preprocess, load_split, prepare
+from clothgan.data import classic_preprocess, load_split, prepare
 
 TARGET_COLD_SPEEDUP = 4.0
 TARGET_CACHED_S = 1.0
@@ -87,7 +87,7 @@ def main() -> int:
         backends = [b for b in args.backends.split(",") if b]
         article, cold_auto, by_backend = [], [], {b: [] for b in backends}
         for _ in range(args.repeats):
-            article.append(timed(lambda: [article_preprocess(p) for p in paths], "article"))
+            article.append(timed(lambda: [classic_preprocess(p) for p in paths], "article"))
             cold_auto.append(cold("auto"))
             for b in backends:
                 by_backend[b].append(cold(b))

@@ -1,7 +1,7 @@
 """Typed configuration shared by every part of clothgan, plus the project's environment variables.
 
 Every setting lives in a frozen dataclass passed explicitly. The field defaults of `GANConfig`
-and `TrainConfig` are the article's design (what the course builds); `preset(name)` gives a named
+and `TrainConfig` are the tutorial's design (what the course builds); `preset(name)` gives a named
 recipe, and every entry point given no configuration (`clothgan.train(out)`, `clothgan train`)
 trains `preset(DEFAULT_PRESET)`.
 """
@@ -16,7 +16,7 @@ from .errors import ConfigError
 #: The package version (clothgan.__version__).
 VERSION = "0.1.0"
 
-#: The article's ten classes, in label-index order.
+#: The course's ten classes, in label-index order.
 CLASSES: tuple[str, ...] = (
     "dress", "hat", "longsleeve", "outwear", "pants",
     "shirt", "shoes", "shorts", "skirt", "t-shirt",
@@ -66,7 +66,7 @@ class DataConfig(Config):
     val_fraction: float = 0.1
     test_fraction: float = 0.1
     split_seed: int = 0
-    resize: str = "pad"                 # "pad" keeps aspect ratio; "squash" is the article's resize
+    resize: str = "pad"                 # "pad" keeps aspect ratio; "squash" is the classic 28x28 resize
     foreground: bool = False            # cut the garment out onto a plain background first
 
     def __post_init__(self) -> None:
@@ -85,11 +85,11 @@ class DataConfig(Config):
         return len(self.classes)
 
 
-#: Network families (clothgan.models): "article" is the classic Keras CGAN tutorial's pair,
-#: layer by layer; "projection" is clothgan.quality's (spectral norm, projection head, CBN).
+#: Network families (clothgan.gan.networks): "article" is the classic Keras CGAN tutorial's pair,
+#: layer by layer; "projection" is clothgan.gan.projection's (spectral norm, projection head, CBN).
 NETWORKS = ("article", "projection")
 
-#: Named recipes. "seed": the article's design. "quality": the article's networks sampled from
+#: Named recipes. "seed": the tutorial's design. "quality": the tutorial's networks sampled from
 #: an EMA of the generator with a noise scale chosen on validation photos, best generator kept
 #: (the recipe that won at 60 CPU-minutes, README).
 #: "projection": the small-data techniques (spectral norm, projection discriminator,
@@ -104,11 +104,11 @@ CLASS_MIXES = ("real", "as-is")
 
 #: Parts of the projection networks that GANConfig.without can switch off one at a time (the
 #: ablation in bench/ablation.py): spectral normalisation of D, D's projection head (replaced by
-#: the article's label plane concatenated to the image), G's class-conditional batch norm
-#: (replaced by plain batch norm, with the article's label plane stacked on the noise map).
+#: the tutorial's label plane concatenated to the image), G's class-conditional batch norm
+#: (replaced by plain batch norm, with the tutorial's label plane stacked on the noise map).
 PROJECTION_PARTS = ("spectral_norm", "projection_head", "conditional_bn")
 
-#: DiffAugment transforms (clothgan.augment.POLICIES, kept here so configs need no TensorFlow).
+#: DiffAugment transforms (clothgan.gan.augment.POLICIES, kept here so configs need no TensorFlow).
 AUGMENT_POLICIES = ("color", "translation", "cutout")
 
 #: What each preset changes from GANConfig's (seed) defaults.
@@ -125,7 +125,7 @@ PRESET_TRAINING: dict[str, dict] = {name: dict(keep_best="fid") for name in GAN_
 
 @dataclass(frozen=True)
 class GANConfig(Config):
-    """The conditional GAN's architecture (see clothgan.models)."""
+    """The conditional GAN's architecture (see clothgan.gan.networks)."""
 
     preset: str = "seed"          # the recipe's name (PRESET_CHANGES); networks say what is built
     networks: str = "article"     # "article" | "projection" (NETWORKS)
@@ -142,7 +142,7 @@ class GANConfig(Config):
     augment: tuple[str, ...] = ()  # DiffAugment policy applied to real and fake images before D
     ema_decay: float = 0.0        # > 0: sample from an exponential moving average of G's weights
     tune_truncation: bool = False  # when training ends, choose the noise scale to sample with on
-                                   # the validation split (needs keep_best; clothgan.selection)
+                                   # the validation split (needs keep_best; clothgan.training.selection)
     aux_weight: float = 0.0       # > 0: D also classifies (trained on real images), G is pushed
                                   # to make images D classifies as their label (projection only)
     without: tuple[str, ...] = ()  # PROJECTION_PARTS switched off (projection networks only)
@@ -164,7 +164,7 @@ class GANConfig(Config):
         if self.networks not in NETWORKS:
             raise ConfigError(f"networks must be one of {', '.join(NETWORKS)}, got {self.networks!r}")
         if self.networks == "article" and self.loss != "bce":
-            raise ConfigError("the article discriminator outputs a probability: loss must be 'bce'")
+            raise ConfigError("the tutorial's discriminator outputs a probability: loss must be 'bce'")
         if self.networks == "projection" and self.loss != "hinge":
             raise ConfigError("the projection discriminator outputs a logit: loss must be 'hinge' "
                              "(preset('projection') sets it)")
@@ -220,7 +220,7 @@ class TrainConfig(Config):
 
     epochs: int = 180             # about 25 CPU-minutes on a 2-core AVX-512 BF16 CPU
     batch_size: int = 64
-    fake_per_real: int = 1        # the article's G batch is the full batch: 2 fakes per real image
+    fake_per_real: int = 1        # the tutorial's G batch is the full batch: 2 fakes per real image
     schedule: str = "fused"       # "fused" | "article"
     lr: float = 2e-4              # Adam learning rate of G (and of D unless d_lr is set)
     beta_1: float = 0.5
@@ -234,7 +234,7 @@ class TrainConfig(Config):
     steps_per_execution: int = 1
     sample_every: int = 1         # epochs between sample grids
     keep_best: str = "none"       # "fid" | "consistency": keep the generator scoring best on the
-                                  # real validation split (clothgan.selection) | "none"
+                                  # real validation split (clothgan.training.selection) | "none"
     eval_every: int = 5           # epochs between those scorings
 
     def __post_init__(self) -> None:

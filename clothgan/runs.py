@@ -32,7 +32,7 @@ class RunInfo:
     preset: str = "seed"
     config: dict = field(default_factory=dict)   # the full configs used (data, model, training)
     epochs_done: int = 0
-    truncation: float = 1.0   # noise scale to sample with (clothgan.selection.tune_truncation)
+    truncation: float = 1.0   # noise scale to sample with (clothgan.training.selection.tune_truncation)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)

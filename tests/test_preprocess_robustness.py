@@ -22,7 +22,7 @@ from clothgan.data import foreground, images
 from clothgan.config import DataConfig
 from clothgan.data import scan
 from clothgan.errors import DataError
-from clothgan.data import article_preprocess, load_image, prepare, SkippedImageWarning, UnusableImage
+from clothgan.data import classic_preprocess, load_image, prepare, SkippedImageWarning, UnusableImage
 from clothgan.data.images import CORRUPT, EMPTY, NOT_IMAGE, TOO_LARGE
 
 from conftest import write_image
@@ -162,8 +162,8 @@ def test_exif_orientation_is_honoured_and_aspect_kept(tmp_path):
     x = load_image(wide, DataConfig())[:, :, 0]
     assert x[:8].min() == 1.0 and x[-8:].min() == 1.0         # padded with white, not squashed
     assert x[12:16].max() == -1.0
-    assert article_preprocess(wide).shape == (28, 28)          # the article squashes
-    assert article_preprocess(wide).max() == 0
+    assert classic_preprocess(wide).shape == (28, 28)          # the article squashes
+    assert classic_preprocess(wide).max() == 0
 
 
 def test_rgb_sizes_and_range(tmp_path):

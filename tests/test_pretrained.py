@@ -71,9 +71,26 @@ def test_generate_pretrained_writes_a_dataset(tmp_path):
         pretrained_dir("quality")).truncation
 
 
-def test_notebooks_fall_back_to_the_shipped_generator(monkeypatch, tmp_path):
+def test_notebooks_show_the_shipped_generator_until_a_run_has_trained_enough(monkeypatch, tmp_path,
+                                                                          capsys):
+    from dataclasses import replace
+
+    from clothgan.course.notebook import WORTH_SHOWING, notebook_run_dir
+    from clothgan.runs import write_run_info
+    from test_generation import make_tiny_run
+
     monkeypatch.delenv("CLOTHGAN_RUN", raising=False)
-    assert results_run(train_if_missing=False) == pretrained_dir(DEFAULT_PRESET)
+    assert results_run() == pretrained_dir(DEFAULT_PRESET)
+    assert "notebook 06 has not trained a run yet" in capsys.readouterr().out
+    own = make_tiny_run(notebook_run_dir())
+    write_run_info(own, replace(read_run_info(own), epochs_done=2))      # fast mode's toy run
+    assert results_run() == pretrained_dir(DEFAULT_PRESET)
+    assert f"has 2 epoch(s), fewer than {WORTH_SHOWING}" in capsys.readouterr().out
+    write_run_info(own, replace(read_run_info(own), epochs_done=WORTH_SHOWING))
+    assert results_run() == own
+    chosen = make_tiny_run(tmp_path / "mine")
+    monkeypatch.setenv("CLOTHGAN_RUN", str(chosen))
+    assert results_run() == chosen and "the run you chose" in capsys.readouterr().out
 
 
 def test_unknown_or_missing_pretrained_is_a_clear_error(tmp_path, monkeypatch, capsys):

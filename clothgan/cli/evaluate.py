@@ -11,6 +11,9 @@ from .common import comma_list, positive_int
 _SKIPPABLE = ("cas", "augmentation", "memorisation")
 
 
+#: The command imports TensorFlow: clothgan.cli.main imports it first, quietly.
+NEEDS_TENSORFLOW = True
+
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--images", required=True, metavar="DIR",
                         help="synthetic images as DIR/<class>/<name>.png (from `clothgan generate` "

@@ -7,6 +7,9 @@ import json
 from .common import add_precision, comma_list, non_negative_int, positive_float, positive_int
 
 
+#: The command imports TensorFlow: clothgan.cli.main imports it first, quietly.
+NEEDS_TENSORFLOW = True
+
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     from ..pretrained import PRETRAINED
 

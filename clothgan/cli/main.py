@@ -7,6 +7,7 @@ import sys
 import warnings
 
 from ..config import VERSION
+from ..core.quiet_tf import import_tensorflow
 from ..errors import ClothganError
 from . import compose, evaluate, generate, prepare, train
 
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.set_defaults(_run=module.run)
+        p.set_defaults(_run=module.run, _quiet_tf=getattr(module, "NEEDS_TENSORFLOW", False))
         module.configure_parser(p)
     return parser
 
@@ -59,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = one_line   # not Python's two lines with a source excerpt
         try:
+            if args._quiet_tf:
+                import_tensorflow()
             return int(args._run(args) or 0)
         except ClothganError as exc:
             print(f"clothgan {args.command}: error: {exc}", file=sys.stderr)

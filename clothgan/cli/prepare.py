@@ -21,7 +21,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--channels", type=int, choices=(1, 3), default=_DEFAULT.channels,
                         help="1 = grayscale (default), 3 = RGB")
     parser.add_argument("--resize", choices=("pad", "squash"), default=_DEFAULT.resize,
-                        help="pad: keep the aspect ratio (default); squash: the article's resize")
+                        help="pad: keep the aspect ratio (default); squash: the classic 28x28 resize")
     parser.add_argument("--no-kids", action="store_true", help="leave out kids' clothes")
     parser.add_argument("--workers", type=positive_int, default=None, metavar="N",
                         help="parallel decoders (default: one per core)")

@@ -9,6 +9,9 @@ from .common import add_precision, comma_list, fraction, positive_float, positiv
 _, _DEFAULT = preset(DEFAULT_PRESET)
 
 
+#: The command imports TensorFlow: clothgan.cli.main imports it first, quietly.
+NEEDS_TENSORFLOW = True
+
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="RUN_DIR",
                         help="run directory: checkpoint, samples, history, generator.keras, run.json")
@@ -30,10 +33,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                              "a larger number extends the run")
     parser.add_argument("--batch-size", type=positive_int, default=None,
                         help=f"discriminator batch: half real, half generated (default "
-                             f"{_DEFAULT.batch_size}, the article's 64)")
+                             f"{_DEFAULT.batch_size}, the tutorial's 64)")
     parser.add_argument("--fake-per-real", type=positive_int, default=None,
                         help=f"generated images per real image in the generator's update (default "
-                             f"{_DEFAULT.fake_per_real}; the article's loop uses 2)")
+                             f"{_DEFAULT.fake_per_real}; the tutorial's loop uses 2)")
     parser.add_argument("--schedule", choices=("fused", "article"), default=None,
                         help="fused: one generator pass serves both updates (default); article: "
                              "the tutorial's three separate updates per step")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from ..config import DEFAULT_PRESET, ENV_FAST, fast_mode
 from ..core.cache import cache_dir
+from ..core.quiet_tf import import_tensorflow
 from ..errors import ClothganError
 from ..runs import GENERATOR_FILE
 
@@ -29,20 +31,27 @@ class Session:
 
 
 def in_colab() -> bool:
-    return "COLAB_RELEASE_TAG" in os.environ or "google.colab" in __import__("sys").modules
+    return "COLAB_RELEASE_TAG" in os.environ or "google.colab" in sys.modules
 
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and (when it is already imported) TensorFlow/Keras."""
     random.seed(seed)
     np.random.seed(seed)
-    if "keras" in __import__("sys").modules:
+    if "keras" in sys.modules:
         import keras
         keras.utils.set_random_seed(seed)
 
 
-def setup(seed: int = 42) -> Session:
-    """Seed everything and report the mode; call once at the top of each notebook."""
+def setup(seed: int = 42, tensorflow: bool = True) -> Session:
+    """Seed everything and report the mode; call once at the top of each notebook.
+
+    tensorflow: import TensorFlow and Keras now, without their start-up log lines (the notebooks
+    that train or sample); False for the ones that only look at data.
+    """
+    if tensorflow:
+        import_tensorflow()
+        import keras  # noqa: F401 (seeded below)
     seed_everything(seed)
     session = Session(seed=seed, fast=fast_mode())
     mode = f"fast ({ENV_FAST}=1: tiny workloads)" if session.fast else "full"
@@ -56,42 +65,37 @@ def notebook_run_dir(name: str = "notebook") -> Path:
     return cache_dir("runs") / (f"{name}-fast" if fast_mode() else name)
 
 
-def find_run(run: str | os.PathLike | None = None) -> Path | None:
-    """The run notebook 07 shows: `run`, else $CLOTHGAN_RUN, else notebook 06's run if finished."""
-    for candidate in (run, os.environ.get(ENV_RUN) or None):
-        if candidate:
-            path = Path(candidate).expanduser()
+#: Epochs notebook 06's run must have trained before notebooks 07 and 09 show it instead of the
+#: shipped generator (fast mode's 2-epoch run draws stripes).
+WORTH_SHOWING = 50
+
+
+def results_run(run: str | os.PathLike | None = None, verbose: bool = True) -> Path:
+    """The run notebooks 07 and 09 show, saying which and why: `run` or $CLOTHGAN_RUN when
+    given; else notebook 06's run once it has trained WORTH_SHOWING epochs; else the generator
+    shipped with clothgan for the default preset."""
+    from ..pretrained import pretrained_dir
+    from ..runs import read_run_info
+
+    for given in (run, os.environ.get(ENV_RUN) or None):
+        if given:
+            path = Path(given).expanduser()
             if not (path / GENERATOR_FILE).is_file():
                 raise ClothganError(f"{path}: no {GENERATOR_FILE} there; pass a finished run "
                                     f"directory (set {ENV_RUN} or train one in notebook 06)")
+            if verbose:
+                print(f"showing {path} (the run you chose)")
             return path
-    default = notebook_run_dir()
-    return default if (default / GENERATOR_FILE).is_file() else None
-
-
-#: The shipped generator notebooks show when the user has not trained one: the default preset's.
-PRETRAINED_FALLBACK = DEFAULT_PRESET
-
-
-def results_run(run: str | os.PathLike | None = None, train_if_missing: bool | None = None) -> Path:
-    """The run notebooks 07 and 09 show: find_run's, else the generator shipped with clothgan
-    for the default preset (clothgan.pretrained); with neither, fast mode trains a tiny one.
-
-    train_if_missing defaults to fast mode: a one-epoch run on a few hundred images, enough to
-    execute every cell (its samples are blobs). Full mode asks for notebook 06's run instead.
-    """
-    from ..pretrained import available, pretrained_dir
-
-    found = find_run(run)
-    if found is not None:
-        return found
-    if PRETRAINED_FALLBACK in available():
-        return pretrained_dir(PRETRAINED_FALLBACK)
-    out = notebook_run_dir()
-    if not (fast_mode() if train_if_missing is None else train_if_missing):
-        raise ClothganError(f"no trained generator found: run notebook 06 (it trains into {out}), "
-                            f"or set {ENV_RUN} to a run directory made by `clothgan train`")
-    from ..training import train
-
-    train(out, epochs=1, max_images=512, resume=(out / "checkpoint.npz").is_file(), verbose=False)
-    return out
+    own = notebook_run_dir()
+    epochs = read_run_info(own).epochs_done if (own / GENERATOR_FILE).is_file() else 0
+    if epochs >= WORTH_SHOWING:
+        if verbose:
+            print(f"showing your notebook 06 run: {own} ({epochs} epochs)")
+        return own
+    shipped = pretrained_dir(DEFAULT_PRESET)
+    if verbose:
+        why = (f"your notebook 06 run has {epochs} epoch(s), fewer than {WORTH_SHOWING}"
+               if epochs else "notebook 06 has not trained a run yet")
+        print(f"showing the generator shipped with clothgan ({DEFAULT_PRESET} preset): {why}; "
+              f"train longer in notebook 06, or set {ENV_RUN} to a run of yours")
+    return shipped

@@ -214,6 +214,50 @@ def discriminator_scores(scores: Mapping[str, np.ndarray], ax=None,
     return fig
 
 
+def step_curves(runs: Mapping[str, Mapping[str, Sequence[float]]], keys=("d_loss", "d_acc", "g_loss"),
+                fig=None, title: str | None = None):
+    """Per-step curves of several short runs side by side, one panel per key (runs[name][key])."""
+    labels = {"d_loss": "discriminator loss", "d_acc": "discriminator accuracy",
+              "g_loss": "generator loss"}
+    fig = _fig(fig, (4 * len(keys), 3.2))
+    axes = np.atleast_1d(fig.subplots(1, len(keys)))
+    for ax, key in zip(axes, keys):
+        for name, curves in runs.items():
+            if key in curves:
+                ax.plot(np.arange(1, len(curves[key]) + 1), curves[key], label=name, lw=1.2)
+        ax.axhline(np.log(2) if "loss" in key else 0.5, color="grey", ls=":", lw=1)
+        ax.set(xlabel="training step", title=labels.get(key, key))
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def generator_losses(ax=None):
+    """The two generator losses against D(G(z)): the minimax loss log(1 - D) is flat where the
+    generator is bad (D near 0), the non-saturating -log D is steep there."""
+    fig, ax = _ax(ax, (6, 3.6))
+    d = np.linspace(0.001, 0.999, 500)
+    ax.plot(d, np.log(1 - d), label="minimax: minimise log(1 - D(G(z)))")
+    ax.plot(d, -np.log(d), label="non-saturating: minimise -log D(G(z))")
+    ax.axvspan(0, 0.1, color="grey", alpha=0.15)
+    ax.text(0.05, 3.5, "early training:\nD rejects fakes", ha="center", fontsize=8)
+    ax.set(xlabel="D(G(z)): the discriminator's P(real) for a generated image", ylabel="generator loss",
+           ylim=(-5, 5), title="Why the generator minimises -log D(G(z))")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def training_histories(histories: Mapping[str, Sequence[Mapping[str, float]]], fig=None):
+    """training_history() of several runs, one row of panels each (a healthy run beside a failing
+    one)."""
+    fig = _fig(fig, (10, 3.4 * len(histories)))
+    for sub, (name, history) in zip(np.atleast_1d(fig.subfigures(len(histories), 1)),
+                                    histories.items()):
+        training_history(history, fig=sub, title=name)
+    return fig
+
+
 def training_history(history: Sequence[Mapping[str, float]], fig=None, title: str | None = None):
     """Per-epoch losses (left; ln 2 is a discriminator that guesses) and D's accuracies (right)."""
     fig = _fig(fig, (10, 3.6))

@@ -70,5 +70,5 @@ class GeneratorExplorer:
 
 
 def generator_explorer(sampler, cls: str | None = None, seed: int = 0, count: int = 8) -> GeneratorExplorer:
-    """An explorer over `sampler` (clothgan.generation.Sampler); display it as a cell's result."""
+    """An explorer over `sampler` (clothgan.sampling.Sampler); display it as a cell's result."""
     return GeneratorExplorer(sampler, cls, seed, count)

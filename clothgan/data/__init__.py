@@ -7,11 +7,11 @@ training arrays (cached), and read labelled image folders.
     report     what `clothgan prepare` prints       folder    DIR/<class>/<file> as arrays
     foreground the garment cut out of its photo     explore   measurements for notebook 01
 """
-from .images import SkippedImageWarning, UnusableImage, article_preprocess, load_image
+from .images import SkippedImageWarning, UnusableImage, classic_preprocess, load_image
 from .inventory import SPLITS, Inventory, Record, scan
 from .arrays import Arrays, load_split, load_splits, make_tf_dataset, prepare, select
 from .report import PrepareReport, prepare_report
 
 __all__ = ["SPLITS", "Arrays", "Inventory", "PrepareReport", "Record", "SkippedImageWarning",
-           "UnusableImage", "article_preprocess", "load_image", "load_split", "load_splits",
+           "UnusableImage", "classic_preprocess", "load_image", "load_split", "load_splits",
            "make_tf_dataset", "prepare", "prepare_report", "scan", "select"]

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import PIL
-from PIL import Image
 
 from ..config import DataConfig
 from ..core.cache import cache_dir

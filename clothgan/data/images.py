@@ -1,4 +1,4 @@
-"""One image file -> a training array: the article's function for teaching, and the default
+"""one image file -> a training array: the classic 28x28 function for teaching, and the default
 decoder (EXIF orientation, any colour mode, aspect-keeping resize, foreground cut-out).
 
 A file that cannot be used raises UnusableImage with one of the skip reasons below; the
@@ -63,8 +63,8 @@ class Skipped:
     detail: str = ""
 
 
-def article_preprocess(path: str | os.PathLike) -> np.ndarray:
-    """The article's function, unchanged: squash to 28x28, convert('LA'), keep channel 0 (uint8)."""
+def classic_preprocess(path: str | os.PathLike) -> np.ndarray:
+    """The classic 28x28 function, unchanged: squash to 28x28, convert('LA'), keep channel 0 (uint8)."""
     img = Image.open(path).resize((28, 28))
     return np.asarray(img.convert("LA"))[:, :, 0]
 

@@ -22,7 +22,7 @@ from .source import resolve_dataset
 
 SPLITS = ("train", "val", "test")
 
-# Spellings seen in the wild -> the article's class names (and split names).
+# Spellings seen in the wild -> the course's class names (and split names).
 _LABEL_ALIASES = {"tshirt": "t-shirt", "t shirt": "t-shirt", "tee": "t-shirt",
                   "long sleeve": "longsleeve", "long-sleeve": "longsleeve",
                   "outerwear": "outwear", "validation": "val", "valid": "val"}

@@ -1,7 +1,7 @@
 """Judging synthetic images against real held-out ones; every number comes with its reference.
 
 - FID and KID in the feature space of a small classifier trained on the real training split
-  (`clothgan.classifier`), next to the same distance between two real held-out sets;
+  (`clothgan.evaluation.judge`), next to the same distance between two real held-out sets;
 - class consistency: share of synthetic images the classifier assigns to their intended class,
   next to its accuracy on real held-out images;
 - train-on-synthetic, test-on-real accuracy (Classification Accuracy Score), next to the same

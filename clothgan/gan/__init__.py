@@ -1,7 +1,7 @@
 """Stage 2, the conditional GAN: the networks, the loss and the training step.
 
     layers      custom layers (label plane, fast 7x7 output conv, conditional BN, projection)
-    article     the article's discriminator and generator, layer by layer
+    article     the tutorial's discriminator and generator, layer by layer
     projection  the projection networks (spectral norm, projection head, conditional BN)
     networks    build either family from a GANConfig; FLOP counts
     augment     DiffAugment: the same random transforms on real and generated images

@@ -1,4 +1,4 @@
-"""The article's two networks, layer by layer (the `seed` and `quality` presets build these).
+"""The tutorial's two networks, layer by layer (the `seed` and `quality` presets build these).
 
 Call conventions (shared with clothgan.runs): generator([noise (N, latent_dim) float32,
 labels (N,) int32]) -> images (N, H, W, C) in [-1, 1]; discriminator([images, labels]) ->

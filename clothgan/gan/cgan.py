@@ -6,6 +6,8 @@ tape per network, so each optimizer only ever sees its own network's weights —
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -94,6 +96,14 @@ class ConditionalGAN(keras.Model):
         # Build slots now: checkpoints can then be restored before the first step.
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
+
+    def fit(self, *args, **kwargs):
+        # Grappler's remapper tries to fuse D's Conv2D + BiasAdd + LeakyRelu, which the
+        # generator's loss still needs the BiasAdd output of (for LeakyReluGrad): it then fails
+        # for the whole step graph and logs "remapper failed: INVALID_ARGUMENT" at error level.
+        # The step gains nothing from it, so the step is traced and optimised without it.
+        with _remapper_off():
+            return super().fit(*args, **kwargs)
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # Keras's fit() peeks at the first distributed batch and strategy.reduce()s it to build
@@ -276,6 +286,16 @@ class ConditionalGAN(keras.Model):
         self._apply(self.g_optimizer, g_tape, g_loss, g.trainable_variables)
         self.update_ema()
         self._track(d_loss, g_loss, p_real, p_fake)
+
+
+@contextmanager
+def _remapper_off():
+    options = tf.config.optimizer.get_experimental_options()
+    tf.config.optimizer.set_experimental_options({"remapping": False})
+    try:
+        yield
+    finally:
+        tf.config.optimizer.set_experimental_options({"remapping": options.get("remapping", True)})
 
 
 def _generator_classes(generator: keras.Model) -> int:

@@ -19,7 +19,7 @@ def build_discriminator(cfg: GANConfig, dtype=None) -> keras.Model:
 
 
 def build_generator(cfg: GANConfig, dtype=None, fast_output_conv: bool = True) -> keras.Model:
-    """cfg.networks' generator; fast_output_conv=False builds the article's 7x7 output layer as a
+    """cfg.networks' generator; fast_output_conv=False builds the tutorial's 7x7 output layer as a
     plain Conv2D (the saved model then needs nothing but Keras)."""
     if cfg.networks == "projection":
         return build_projection_generator(cfg, dtype)

@@ -17,8 +17,8 @@ PROVENANCE_FILE = "provenance.json"
 
 #: Shipped generators: name -> what it is.
 PRETRAINED: dict[str, str] = {
-    "seed": "seed preset (the article's networks), 28x28 grayscale, all ten classes",
-    "quality": "quality preset (the article's networks, EMA sampling), 28x28 grayscale, all ten classes",
+    "seed": "seed preset (the tutorial's networks), 28x28 grayscale, all ten classes",
+    "quality": "quality preset (the tutorial's networks, EMA sampling), 28x28 grayscale, all ten classes",
     "quality-rgb64": "quality preset, 64x64 RGB (generator width 64), all ten classes",
 }
 

@@ -62,7 +62,7 @@ class ValidationScorer:
                              "keep_best needs at least 2 (raise val_fraction or use keep_best='none')")
         self.judge, self.judge_info = domain_classifier(data, real=real, progress=progress)
         self._run = run_batched
-        # The scale-free feature space of clothgan.metrics.evaluate, scaled by the val photos.
+        # The scale-free feature space of clothgan.evaluation.evaluate, scaled by the val photos.
         self.features = FeatureSpace(self.judge, val.x)
         self.labels = val.y.astype(np.int32)
         self.noise = np.random.default_rng([seed, 0x5E1EC7]).standard_normal(
