@@ -56,7 +56,8 @@ def test_writes_image_folder_and_manifest(tiny_run, tmp_path):
     res = generate(tiny_run, per_class=3, out_dir=tmp_path / "out", seed=5,
                    classes=["pants", "t-shirt"], progress=False)
     out = tmp_path / "out"
-    assert sorted(p.name for p in out.iterdir()) == ["dataset.json", "manifest.csv", "pants", "t-shirt"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "dataset.json", "manifest.csv",
+                                                     "metadata.jsonl", "pants", "t-shirt"]
     rows = read_manifest(out)
     assert len(rows) == 6 and res.total == 6
     digest = sha256_file(tiny_run / "generator.keras")

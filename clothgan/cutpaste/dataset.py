@@ -34,6 +34,7 @@ from ..errors import ClothganError
 from ..core.cache import cache_root
 from ..core.files import check_out_dir, staged_dir, write_json_atomic
 from ..core.parallel import parallel_map
+from ..data.card import write_card, write_metadata
 from .annotations import COCO_FILE, YOLO_YAML, coco_annotation, write_coco, write_data_yaml, yolo_lines
 from .backgrounds import Backgrounds
 from .compose import BankReport, GarmentBank, compose_scene, compose_single, render_size
@@ -153,7 +154,7 @@ def compose_dataset(out: str | os.PathLike, count: int, bank: GarmentBank, cfg: 
             results = parallel_map(make_item, list(range(count)), workers,
                                    desc=f"composing {cfg.mode}s", progress=progress,
                                    initializer=_init, initargs=(bank, cfg, seed, str(tmp), backgrounds))
-            result = _finish(tmp, results, bank, cfg, seed, extra_meta or {})
+            result = _finish(tmp, out.name, results, bank, cfg, seed, extra_meta or {})
     finally:
         _STATE.clear()
     images, instances, per_class = result
@@ -169,8 +170,8 @@ def is_composed_dataset(folder: Path) -> bool:
         return False
 
 
-def _finish(tmp: Path, results: list[dict], bank: GarmentBank, cfg: ComposeConfig, seed: int,
-            extra_meta: dict) -> tuple[int, int, dict[str, int]]:
+def _finish(tmp: Path, name: str, results: list[dict], bank: GarmentBank, cfg: ComposeConfig,
+            seed: int, extra_meta: dict) -> tuple[int, int, dict[str, int]]:
     """The dataset-level files: COCO + data.yaml (scenes) or manifest.csv (classification)."""
     per_class = {c: 0 for c in bank.classes}
     instances = 0
@@ -195,6 +196,16 @@ def _finish(tmp: Path, results: list[dict], bank: GarmentBank, cfg: ComposeConfi
             per_class[r["class"]] += 1
         (tmp / MANIFEST).write_text(buf.getvalue())
         instances = len(results)
+        metadata = [{"file_name": r["file"], "label": r["class"], "method": "cutpaste",
+                     "seed": seed, "index": r["index"], "source": r["source"],
+                     "filter_score": None} for r in results]
+        write_metadata(tmp, metadata)
+        write_card(tmp, name, "cut-and-paste clothing images",
+                   "Written by `clothgan compose --mode classification`: garments cut out of real "
+                   "photos with GrabCut, transformed and pasted over backgrounds.", metadata,
+                   {"source photos": extra_meta.get("dataset"), "split": extra_meta.get("split"),
+                    "garments": len(bank), "seed": seed, "backgrounds": cfg.backgrounds or "procedural",
+                    "blend": cfg.blend}, cfg.size, cfg.channels)
     meta = {"kind": DATASET_KIND, "tool": f"clothgan {VERSION}", "seed": seed,
             "count": len(results), "config": cfg.to_dict(), "classes": list(bank.classes),
             "sources": len(bank), **extra_meta}

@@ -18,6 +18,7 @@ import numpy as np
 from ..core.cache import cache_root
 from ..core.files import check_out_dir, staged_dir
 from ..core.pixels import to_uint8
+from ..data.card import write_card, write_metadata
 from ..errors import ClothganError
 from ..runs import training_pid
 from .sampler import Sampler
@@ -127,7 +128,7 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
              classes: Sequence[str] | None = None, overwrite: bool = False, batch_size: int = 1024,
              workers: int = 2, precision: str = "auto", progress: bool = True,
              sampler: Sampler | None = None, which: str = "best",
-             truncation: float | None = None) -> GenerationResult:
+             truncation: float | None = None, card_numbers: dict | None = None) -> GenerationResult:
     """Write `per_class` generated images of each class as DIR/<class>/<name>.png + manifest.csv.
 
     Deterministic for a seed (and precision): sample i of class c always gets the same noise.
@@ -136,7 +137,8 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
     and write PNGs while the next batch is generated (0: in the calling thread). `sampler` reuses
     an already loaded generator. which: "best" uses the run's kept best generator when it has
     one (RUN_DIR/best/), "last" the last epoch's. truncation: the noise scale (see
-    Sampler.load); None keeps the run's own, or the given sampler's.
+    Sampler.load); None keeps the run's own, or the given sampler's. Beside the images go
+    metadata.jsonl and a dataset card (README.md; `card_numbers` adds measured results to it).
     """
     from tqdm.auto import tqdm
 
@@ -190,6 +192,17 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
             writer = csv.writer(f)
             writer.writerow(MANIFEST_COLUMNS)
             writer.writerows(rows)
+        metadata = [{"file_name": r[0], "label": r[1], "method": "gan", "seed": r[3],
+                     "index": r[4], "generator_sha256": r[5], "filter_score": None} for r in rows]
+        write_metadata(tmp, metadata)
+        write_card(tmp, out_dir.name, "clothing images from a conditional GAN",
+                   "Written by `clothgan generate` from a generator trained by `clothgan train`.",
+                   metadata, {"run": sampler.run_dir, "generator SHA-256": sampler.checkpoint_sha256,
+                              "epochs trained": sampler.info.epochs_done,
+                              "preset": sampler.info.preset, "seed": seed,
+                              "noise scale": sampler.truncation, "precision": sampler.precision,
+                              "trained on": (sampler.info.config.get("data") or {}).get("dataset")},
+                   sampler.info.image_size, sampler.info.channels, card_numbers)
         (tmp / DATASET_FILE).write_text(json.dumps({
             "kind": DATASET_KIND,
             "run": str(sampler.run_dir.absolute()) if sampler.run_dir else None,
