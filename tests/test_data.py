@@ -57,7 +57,7 @@ import csv  # noqa: E402
 from clothgan.errors import DataError  # noqa: E402
 from clothgan.data import prepare  # noqa: E402
 
-from conftest import write_image  # noqa: E402
+from helpers import write_image  # noqa: E402
 
 
 def _csv_source(root, rows, files, header=("image", "sender_id", "label", "kids")):

@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 from _cutpaste_helpers import garment_folder
-from conftest import make_tiny_folder, write_image
+from helpers import make_tiny_folder, write_image
 from clothgan.cli import main
 from clothgan.config import CLASSES, DataConfig
 from clothgan.errors import ClothganError

@@ -22,7 +22,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from conftest import checkpoint_arrays  # noqa: E402
+from helpers import checkpoint_arrays  # noqa: E402
 
 import clothgan  # noqa: E402
 from clothgan.runs import read_run_info  # noqa: E402

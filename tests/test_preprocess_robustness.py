@@ -25,7 +25,7 @@ from clothgan.errors import DataError
 from clothgan.data import classic_preprocess, load_image, prepare, SkippedImageWarning, UnusableImage
 from clothgan.data.images import CORRUPT, EMPTY, NOT_IMAGE, TOO_LARGE
 
-from conftest import write_image
+from helpers import write_image
 
 CLASSES3 = ("dress", "hat", "shoes")
 

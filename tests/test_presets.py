@@ -7,7 +7,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from conftest import checkpoint_arrays, make_tiny_folder  # noqa: E402
+from helpers import checkpoint_arrays, make_tiny_folder  # noqa: E402
 
 from clothgan.training.checkpoint import CHECKPOINT_FILE  # noqa: E402
 from clothgan.cli import main  # noqa: E402
@@ -20,7 +20,7 @@ from clothgan.runs import read_run_info  # noqa: E402
 def test_quality_is_the_article_networks_with_ema_a_tuned_noise_scale_and_the_keeper():
     seed, seed_training = preset("seed")
     quality, quality_training = preset("quality")
-    assert DEFAULT_PRESET == "quality" and set(GAN_PRESETS) == {"seed", "quality", "projection"}
+    assert DEFAULT_PRESET == "quality" and set(GAN_PRESETS) == {"seed", "quality", "small-data", "projection"}
     assert (quality.networks, quality.loss, quality.augment) == ("article", "bce", ())
     assert quality.ema_decay == 0.999 and seed.ema_decay == 0.0
     assert quality.tune_truncation and not seed.tune_truncation    # seed samples as the article

@@ -9,7 +9,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from conftest import make_tiny_folder  # noqa: E402
+from helpers import make_tiny_folder  # noqa: E402
 
 from clothgan.cli import main  # noqa: E402
 from clothgan.config import DataConfig, DEFAULT_PRESET, TrainConfig  # noqa: E402

@@ -8,7 +8,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from conftest import checkpoint_arrays, make_tiny_folder, run_python_result  # noqa: E402
+from helpers import checkpoint_arrays, make_tiny_folder, run_python_result  # noqa: E402
 
 from clothgan.training.callbacks import SimulatedInterrupt  # noqa: E402
 from clothgan.training.checkpoint import _groups, CHECKPOINT_FILE, read_checkpoint_meta  # noqa: E402

@@ -8,7 +8,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from conftest import make_tiny_folder  # noqa: E402
+from helpers import make_tiny_folder  # noqa: E402
 
 from clothgan.training import selection  # noqa: E402
 from clothgan.training.callbacks import read_history_csv  # noqa: E402
