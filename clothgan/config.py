@@ -94,7 +94,7 @@ NETWORKS = ("article", "projection")
 #: (the recipe that won at 60 CPU-minutes, README).
 #: "projection": the small-data techniques (spectral norm, projection discriminator,
 #: class-conditional batch norm, hinge loss, DiffAugment, EMA): ahead early, behind at 60 minutes.
-GAN_PRESETS = ("seed", "quality", "projection")
+GAN_PRESETS = ("seed", "quality", "small-data", "projection")
 #: The preset `clothgan train` and notebook 06 use unless told otherwise.
 DEFAULT_PRESET = "quality"
 
@@ -115,6 +115,9 @@ AUGMENT_POLICIES = ("color", "translation", "cutout")
 PRESET_CHANGES: dict[str, dict] = {
     "seed": {},
     "quality": dict(ema_decay=0.999, tune_truncation=True),
+    # For a few hundred photos: DiffAugment and LeCam keep D from memorising them.
+    "small-data": dict(ema_decay=0.999, tune_truncation=True, augment=("translation", "cutout"),
+                       lecam_weight=0.3),
     "projection": dict(networks="projection", loss="hinge", augment=AUGMENT_POLICIES,
                        ema_decay=0.999, tune_truncation=True, g_filters=64, d_filters=64),
 }
@@ -146,6 +149,8 @@ class GANConfig(Config):
     aux_weight: float = 0.0       # > 0: D also classifies (trained on real images), G is pushed
                                   # to make images D classifies as their label (projection only)
     without: tuple[str, ...] = ()  # PROJECTION_PARTS switched off (projection networks only)
+    lecam_weight: float = 0.0     # > 0: LeCam regularisation of D (Tseng et al. 2021), this weight
+    lecam_decay: float = 0.99     # decay of the moving averages of D's scores that LeCam uses
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "augment", tuple(self.augment))
@@ -184,6 +189,9 @@ class GANConfig(Config):
                              f"networks; the {self.networks!r} networks have none of them")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if self.lecam_weight < 0 or not 0.0 <= self.lecam_decay < 1.0:
+            raise ConfigError(f"lecam_weight must be >= 0 and lecam_decay in [0, 1), got "
+                              f"{self.lecam_weight}, {self.lecam_decay}")
 
     @classmethod
     def from_dict(cls, d: dict) -> "GANConfig":
@@ -227,6 +235,8 @@ class TrainConfig(Config):
     beta_2: float = 0.999
     d_lr: float | None = None     # the discriminator's own rate (two time-scale update rule)
     mirror: bool = False          # real images flipped left-right at random (x-flip augmentation)
+    repeat: int = 1               # passes over the photos per epoch (small datasets: fewer, longer
+                                  # epochs, so checkpoints, grids and scoring cost less)
     seed: int = 0
     precision: str = "auto"       # "auto" (mixed where the hardware has fast 16-bit) | "mixed" | "float32"
     strategy: str = "auto"        # "auto" | "default" | "mirrored" | "multiworker" | "tpu"
@@ -243,6 +253,8 @@ class TrainConfig(Config):
         if self.batch_size < 2 or self.batch_size % 2:
             raise ConfigError(f"batch_size must be even and >= 2 (half real, half generated), "
                              f"got {self.batch_size}")
+        if self.repeat < 1:
+            raise ConfigError(f"repeat must be >= 1, got {self.repeat}")
         if self.fake_per_real < 1:
             raise ConfigError(f"fake_per_real must be >= 1, got {self.fake_per_real}")
         if self.schedule not in ("fused", "article"):

@@ -34,13 +34,17 @@ class ConditionalGAN(keras.Model):
     fake, with a per-step stateless seed drawn from the checkpointed seed stream.
     ema_decay > 0: `ema_weights` track an exponential moving average of G's weights after each
     G update (BN statistics copied); `sampling_weights()` returns them for sampling.
+    lecam_weight > 0: LeCam regularisation of D (Tseng et al. 2021), for small datasets: D's loss
+    gains lecam_weight * (mean((s_real - ema_fake)^2) + mean((s_fake - ema_real)^2)), s being D's
+    logit and ema_real / ema_fake moving averages (decay lecam_decay) of its batch-mean scores.
+    It keeps D's scores of real and generated images from drifting apart when D can memorise.
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *,
                  num_classes: int | None = None, fake_per_real: int = 2,
                  schedule: str = "fused", seed: int = 0, loss: str = "bce",
                  augment: tuple[str, ...] = (), ema_decay: float = 0.0, aux_weight: float = 0.0,
-                 **kwargs):
+                 lecam_weight: float = 0.0, lecam_decay: float = 0.99, **kwargs):
         kwargs.setdefault("name", "conditional_gan")
         super().__init__(**kwargs)
         if schedule not in ("fused", "article"):
@@ -68,6 +72,12 @@ class ConditionalGAN(keras.Model):
                                 for i, v in enumerate(generator.weights)]
             self.ema_steps = keras.Variable(0, dtype="int64", trainable=False, autocast=False,
                                             name="ema_steps", aggregation="only_first_replica")
+        self.lecam_weight, self.lecam_decay = float(lecam_weight), float(lecam_decay)
+        self.lecam_ema = None   # [moving average of D's mean score on reals, on fakes]
+        if self.lecam_weight > 0:
+            self.lecam_ema = keras.Variable([0.0, 0.0], dtype="float32", trainable=False,
+                                            autocast=False, name="lecam_ema",
+                                            aggregation="only_first_replica")
         # Both networks are built Functional models; without this, fit() under a distribution
         # strategy tries a symbolic call with the (images, labels) batch.
         self.built = True
@@ -79,7 +89,8 @@ class ConditionalGAN(keras.Model):
         if model_cfg is not None:
             extra = dict(num_classes=model_cfg.num_classes, loss=model_cfg.loss,
                          augment=model_cfg.augment, ema_decay=model_cfg.ema_decay,
-                         aux_weight=model_cfg.aux_weight)
+                         aux_weight=model_cfg.aux_weight, lecam_weight=model_cfg.lecam_weight,
+                         lecam_decay=model_cfg.lecam_decay)
         return cls(generator, discriminator, fake_per_real=train_cfg.fake_per_real,
                    schedule=train_cfg.schedule, seed=train_cfg.seed, **extra)
 
@@ -166,6 +177,34 @@ class ConditionalGAN(keras.Model):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         return ops.mean(ops.cast(values, "float32")) / replicas
 
+    def _score(self, p):
+        """D's unbounded score: its logit (hinge outputs one; a bce probability is inverted)."""
+        p = ops.cast(p, "float32")
+        if self.loss_kind == "hinge":
+            return p
+        p = ops.clip(p, 1e-6, 1.0 - 1e-6)
+        return ops.log(p) - ops.log1p(-p)
+
+    def lecam(self, p_real=None, p_fake=None):
+        """D's LeCam term (0 without it), updating the moving averages after using them.
+
+        Either side may be None: the article schedule judges reals and fakes in separate updates.
+        """
+        if self.lecam_ema is None:
+            return 0.0
+        ema = ops.stop_gradient(self.lecam_ema)
+        term, new, d = 0.0, [ema[0], ema[1]], self.lecam_decay
+        if p_real is not None:
+            s = self._score(p_real)
+            term = term + self._hinge(ops.square(s - ema[1]))   # _hinge: mean / replicas
+            new[0] = d * ema[0] + (1.0 - d) * ops.mean(ops.stop_gradient(s))
+        if p_fake is not None:
+            s = self._score(p_fake)
+            term = term + self._hinge(ops.square(s - ema[0]))
+            new[1] = d * ema[1] + (1.0 - d) * ops.mean(ops.stop_gradient(s))
+        self.lecam_ema.assign(ops.stack(new))
+        return self.lecam_weight * term
+
     def augment_images(self, images):
         """DiffAugment with this step's seed (identity without a policy)."""
         if not self.augment:
@@ -227,6 +266,7 @@ class ConditionalGAN(keras.Model):
             loss = self._loss(target, p)
             if target == 1.0:   # the classifier learns from real images only
                 loss = loss + self._aux(classes, labels)
+            loss = loss + (self.lecam(p_real=p) if target == 1.0 else self.lecam(p_fake=p))
         self._apply(self.d_optimizer, tape, loss, d.trainable_variables)
         return loss, p
 
@@ -278,6 +318,7 @@ class ConditionalGAN(keras.Model):
                                        training=True))
             p_real, p_fake = p[:r], p[r:]
             d_loss = 0.5 * (self._loss(1.0, p_real) + self._loss(0.0, p_fake))
+            d_loss = d_loss + self.lecam(p_real, p_fake)
             g_loss = self._g_loss(p_fake)
             if classes is not None:   # D's classifier learns from reals; G wants its label read
                 d_loss = d_loss + self._aux(classes[:r], labels)

@@ -31,6 +31,8 @@ def _groups(gan) -> dict[str, list]:
     }
     if getattr(gan, "ema_weights", None):                     # the generator's moving average
         groups["ema"] = [*gan.ema_weights, gan.ema_steps]
+    if getattr(gan, "lecam_ema", None) is not None:           # LeCam's moving averages of D
+        groups["lecam"] = [gan.lecam_ema]
     return groups
 
 
