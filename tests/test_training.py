@@ -6,7 +6,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from conftest import checkpoint_arrays, make_tiny_folder, run_python_result  # noqa: E402
+from helpers import checkpoint_arrays, make_tiny_folder, run_python_result  # noqa: E402
 
 from clothgan.training.callbacks import read_history_csv, SimulatedInterrupt  # noqa: E402
 from clothgan.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, load_network, read_checkpoint_meta, save_checkpoint
@@ -266,3 +266,34 @@ print("RESULT" + json.dumps(out))
     mirrored, single = res["mirrored"]["d_loss"], res["default"]["d_loss"]
     assert mirrored[-1] < mirrored[0] and single[-1] < single[0]
     assert np.max(np.abs(np.subtract(mirrored, single))) < 0.1
+
+
+def test_repeat_makes_each_epoch_several_passes_and_keeps_one_pass_unchanged():
+    from clothgan.training.batches import epoch_order
+
+    one = epoch_order(40, 8, 3, 2)
+    assert np.array_equal(one, np.random.default_rng([3, 2]).permutation(40))   # as before repeat
+    three = epoch_order(43, 8, 3, 2, repeat=3)
+    assert len(three) == 43 * 3 // 8 * 8
+    counts = np.bincount(three, minlength=43)
+    assert counts.max() <= 3 and counts.sum() == len(three)                    # each pass a permutation
+    assert np.array_equal(three[:43], np.random.default_rng([3, 2]).permutation(43))
+    assert not np.array_equal(three[43:86], three[:43])                          # passes differ
+
+
+def test_repeat_multiplies_the_steps_of_an_epoch(tiny_data, tmp_path):
+    import keras
+
+    from clothgan.config import GANConfig, TrainConfig
+
+    class Steps(keras.callbacks.Callback):
+        n = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            Steps.n += 1
+
+    train(tmp_path / "r", tiny_data, GANConfig(), TrainConfig(epochs=1, batch_size=8, repeat=3,
+                                                              precision="float32"),
+          callbacks=[Steps()], progress=False, verbose=False)
+    n = len((tmp_path / "r" / "train_images.txt").read_text().split())
+    assert Steps.n == n * 3 // 4 and n * 3 // 4 > n // 4

@@ -197,7 +197,7 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
         write_run_info(out, run_info(epochs_done))
 
     save_info(initial_epoch)
-    steps = len(x) // real
+    steps = len(x) * training.repeat // real
     result = TrainResult(out, initial_epoch, history, gan, policy, replicas)
     if initial_epoch >= training.epochs:
         if verbose:
@@ -237,7 +237,7 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
                        extra_meta={"planned_epochs": training.epochs}),
            TensorBoardLogger(out, guard=guard), bar, *callbacks]
     ds = epoch_batches(x, y, real, training.seed, initial_epoch, training.epochs,
-                       training.mirror)
+                       training.mirror, training.repeat)
     lock = TrainingLock(out)   # `generate` says so when it samples a run still training
     try:
         with out_of_memory_is_an_error(model, training):
