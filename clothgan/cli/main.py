@@ -9,7 +9,7 @@ import warnings
 from ..config import VERSION
 from ..core.quiet_tf import import_tensorflow
 from ..errors import ClothganError
-from . import compose, evaluate, generate, prepare, train
+from . import compose, evaluate, generate, prepare, study, train
 
 COMMANDS = {
     "prepare": (prepare, "prepare (or reuse) the preprocessed dataset cache"),
@@ -17,6 +17,7 @@ COMMANDS = {
     "generate": (generate, "write a labelled synthetic image-folder dataset"),
     "evaluate": (evaluate, "score synthetic images against real held-out images"),
     "compose": (compose, "cut-and-paste synthetic scenes or garments"),
+    "study": (study, "measure what synthetic images do to a classifier trained on few photos"),
 }
 
 

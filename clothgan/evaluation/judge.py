@@ -77,6 +77,21 @@ def build_classifier(input_shape: tuple[int, int, int], num_classes: int,
     return keras.Model(inputs, outputs, name="judge_classifier")
 
 
+def compiled_classifier(input_shape: tuple[int, int, int], num_classes: int,
+                        cfg: ClassifierConfig, decay_steps: int):
+    """build_classifier compiled with Adam, its rate cosine-decayed to zero over decay_steps."""
+    import keras
+
+    model = build_classifier(input_shape, num_classes, cfg)
+    lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=decay_steps)
+    optimizer = keras.optimizers.Adam(lr)
+    if resolve_precision(cfg.precision, quiet=True) == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)   # float16 gradients underflow
+    model.compile(optimizer=optimizer,
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
 def _tqdm_callback(total_epochs: int, desc: str):
     import keras
     from tqdm.auto import tqdm
@@ -107,15 +122,9 @@ def train_classifier(x: np.ndarray, y: np.ndarray, num_classes: int,
     if len(x) == 0:
         raise ValueError("no training images")
     keras.utils.set_random_seed(cfg.seed)
-    model = build_classifier(tuple(x.shape[1:]), num_classes, cfg)
-    steps = cfg.epochs * -(-len(x) // cfg.batch_size)
     # Cosine decay to zero: a fixed-length schedule converges without a validation-driven stop.
-    lr = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, decay_steps=steps)
-    optimizer = keras.optimizers.Adam(lr)
-    if resolve_precision(cfg.precision, quiet=True) == "mixed_float16":
-        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)   # float16 gradients underflow
-    model.compile(optimizer=optimizer,
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = compiled_classifier(tuple(x.shape[1:]), num_classes, cfg,
+                                decay_steps=cfg.epochs * -(-len(x) // cfg.batch_size))
     callbacks = [_tqdm_callback(cfg.epochs, desc)] if progress else []
     weights = None if sample_weight is None else np.asarray(sample_weight, np.float32)
     if weights is not None and weights.shape != (len(x),):
