@@ -223,7 +223,7 @@ class TrainConfig(Config):
     generator is updated on `fake_per_real * batch_size // 2` generated images.
     schedule "article": the tutorial's loop exactly (D on the real half, D on a fresh fake half,
     then G on a fresh full batch: three updates, three generator forwards per step).
-    schedule "fused": one generator forward per step serves one D update and one G update.
+    schedule "fused": the same three updates, all on one generator forward per step.
     """
 
     epochs: int = 180             # about 25 CPU-minutes on a 2-core AVX-512 BF16 CPU

@@ -246,8 +246,10 @@ g, _ = load_generator({str(tmp_path / "m")!r})
 x = np.asarray(g([np.zeros((2, 100), "float32"), np.array([0, 1], "int32")]))
 print("RESULT" + json.dumps({{"replicas": r.replicas, "ema_steps": int(r.gan.ema_steps.numpy()),
       "d_steps": int(r.gan.d_optimizer.iterations.numpy()),
+      "g_steps": int(r.gan.g_optimizer.iterations.numpy()),
       "finite": bool(np.isfinite([h["d_loss"] for h in r.history]).all() and np.isfinite(x).all())}}))
 """
     res = run_python_result(script)
     assert res["replicas"] == 2 and res["finite"]
-    assert res["ema_steps"] == res["d_steps"] > 0      # one EMA update per step, not per replica
+    # One EMA update per step, not per replica; the fused step updates D twice (reals, fakes).
+    assert res["ema_steps"] == res["g_steps"] > 0 and res["d_steps"] == 2 * res["g_steps"]

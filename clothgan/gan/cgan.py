@@ -21,9 +21,9 @@ class ConditionalGAN(keras.Model):
     """Generator + discriminator with a custom `train_step`.
 
     Data: batches of (real images in [-1, 1], integer labels). Per step, with r real images:
-    schedule "fused": the generator makes `fake_per_real * r` images once; the discriminator
-    judges real and generated images in one forward pass; its loss (real -> 1, generated -> 0)
-    updates D and the generator's loss (generated -> 1) updates G, both from that single pass.
+    schedule "fused": the generator makes `fake_per_real * r` images once; D takes a step on the
+    reals (-> 1), then one on those images (-> 0), then G takes one on the same images judged by
+    the updated D (-> 1): the article's three updates from one generator pass.
     schedule "article": the tutorial's three updates — D on the reals, D on r fresh fakes, G on
     `fake_per_real * r` fresh fakes through the updated D.
     `call(inputs)` is the generator, so the model samples like `generator([noise, labels])`.
@@ -310,23 +310,19 @@ class ConditionalGAN(keras.Model):
         g, d = self.generator, self.discriminator
         r = ops.shape(real)[0]
         noise, fake_labels = self.sample_latent(r * self.fake_per_real)
-        with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
-            fake = g([noise, fake_labels], training=True)
-            # One discriminator pass over reals and fakes together serves both losses.
-            images = self.augment_images(ops.concatenate([ops.cast(real, fake.dtype), fake], axis=0))
-            p, classes = self._split(d([images, ops.concatenate([labels, fake_labels], axis=0)],
-                                       training=True))
-            p_real, p_fake = p[:r], p[r:]
-            d_loss = 0.5 * (self._loss(1.0, p_real) + self._loss(0.0, p_fake))
-            d_loss = d_loss + self.lecam(p_real, p_fake)
-            g_loss = self._g_loss(p_fake)
-            if classes is not None:   # D's classifier learns from reals; G wants its label read
-                d_loss = d_loss + self._aux(classes[:r], labels)
-                g_loss = g_loss + self._aux(classes[r:], fake_labels)
-        self._apply(self.d_optimizer, d_tape, d_loss, d.trainable_variables)
+        with tf.GradientTape() as g_tape:
+            fake = g([noise, fake_labels], training=True)   # the one generator pass of the step
+            with g_tape.stop_recording():
+                loss_real, p_real = self.discriminator_step(real, labels, 1.0)
+                loss_fake, p_fake = self.discriminator_step(ops.stop_gradient(fake), fake_labels, 0.0)
+            # Each update sees the weights the one before it left, as in the article: one D
+            # update on reals and fakes together, or G judged by the D of before D's update,
+            # let D win within two epochs on some seeds (docs/experiments.md).
+            p, classes = self._split(d([self.augment_images(fake), fake_labels], training=True))
+            g_loss = self._g_loss(p) + self._aux(classes, fake_labels)
         self._apply(self.g_optimizer, g_tape, g_loss, g.trainable_variables)
         self.update_ema()
-        self._track(d_loss, g_loss, p_real, p_fake)
+        self._track(0.5 * (loss_real + loss_fake), g_loss, p_real, p_fake)
 
 
 @contextmanager

@@ -71,13 +71,13 @@ def step_flops(g_flops: int, d_flops: int, real: int, fake_per_real: int, schedu
 
     article: G forward for r fakes; D forward+backward on r reals and on r fakes; G+D forward on
     f fakes, D backward to its input only (frozen), G backward.
-    fused: G forward+backward on f fakes; D forward on r+f images, backward to weights and input
-    for its own loss; backward to the input only for G's loss on the f fakes.
+    fused: G forward+backward on f fakes; D forward+backward on r reals and on the f fakes; D
+    forward again on the f fakes (updated D), backward to its input only, for G's loss.
     """
     r, f = real, real * fake_per_real
     if schedule == "article":
         return g_flops * r + 3 * d_flops * 2 * r + (3 * g_flops + 2 * d_flops) * f
-    return 3 * g_flops * f + 3 * d_flops * (r + f) + d_flops * f
+    return 3 * g_flops * f + 3 * d_flops * (r + f) + 2 * d_flops * f
 
 
 def model_step_flops(gan, real: int) -> int:
