@@ -101,7 +101,9 @@ class EvaluationResult:
                                    self.real_full_accuracy, f"trained on real train alone"
                                    f"{_median_of(self.real_trained_runs, ', ')}{weighted}",
                                    "higher", "accuracy on real test images (augmentation gain)"
-                                   + _median_of(self.augmented_runs), _spread(self.augmented_runs)))
+                                   + (_median_of(self.augmented_runs) or
+                                      "; one training, which can fail: measure with clothgan study"),
+                                   _spread(self.augmented_runs)))
         if self.memorisation is not None:
             m = self.memorisation
             rows.append(Comparison(f"near-copies of training images ({m.space})", m.share_synthetic,
