@@ -76,3 +76,27 @@ def test_the_lessons_build_the_networks_and_write_the_training_step():
     assert "d.trainable = False" in text["05"] and "train_on_batch" in text["05"]
     assert "def train_step(self, data)" in text["05"] and "GradientTape" in text["05"]
     assert "minimax" in text["06"] and "non-saturating" in text["06"]
+
+
+def test_same_network_checks_the_wiring_not_only_the_layers(capsys):
+    import keras
+    from keras import layers
+
+    from clothgan.config import GANConfig
+    from clothgan.course.compare import same_network
+    from clothgan.gan import build_discriminator, build_generator
+
+    cfg = GANConfig()
+    assert same_network(build_generator(cfg), build_generator(cfg))
+    assert same_network(build_discriminator(cfg), build_discriminator(cfg))
+
+    def two_dense(relu_first: bool):
+        x = inp = keras.Input((4,))
+        first, second = layers.Dense(4, activation="relu"), layers.Dense(4)
+        for layer in ((first, second) if relu_first else (second, first)):
+            x = layer(x)
+        return keras.Model(inp, x)
+
+    capsys.readouterr()
+    assert not same_network(two_dense(True), two_dense(False))   # same layers, other order
+    assert "not the same wiring" in capsys.readouterr().out

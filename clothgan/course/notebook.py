@@ -60,6 +60,15 @@ def setup(seed: int = 42, tensorflow: bool = True) -> Session:
     return session
 
 
+def add_to_class(cls):
+    """Decorator: attach the function below it to `cls` as a method, so that a class can be
+    written over several notebook cells, one idea each (the d2l book's idiom)."""
+    def register(fn):
+        setattr(cls, fn.__name__, fn)
+        return fn
+    return register
+
+
 def notebook_run_dir(name: str = "notebook") -> Path:
     """Where notebook 06 trains and notebook 07 looks for that run (fast and full kept apart)."""
     return cache_dir("runs") / (f"{name}-fast" if fast_mode() else name)
