@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from clothgan.config import DataConfig
-from clothgan.course.notebook import setup
+from clothgan.course.notebook import seed_everything
 from clothgan.data import load_splits
 from clothgan.evaluation.judge import ClassifierConfig, accuracy, train_classifier
 from clothgan.study.classifier import StudyClassifierConfig, test_scores, train_study_classifier
@@ -31,7 +31,7 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--fraction", type=float, default=1.0)
     args = ap.parse_args()
-    setup(seed=0)
+    seed_everything(0)
     data = DataConfig()
     real = load_splits(data, progress=False)
     tr, va, te = real["train"], real["val"], real["test"]
