@@ -47,3 +47,10 @@ def make_tiny_folder(root: Path, per_class: int = 6) -> Path:
         for i in range(per_class):
             write_image(root / c / f"{c}_{i}.png", color=(20 * ci, 255 - 20 * ci, 100 + i * 10))
     return root
+
+
+def random_batch(n: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A (images in [-1, 1] of shape (n, 28, 28, 1), labels of the ten classes) training batch."""
+    rng = np.random.default_rng(seed)
+    return (rng.uniform(-1, 1, (n, 28, 28, 1)).astype("float32"),
+            rng.integers(0, 10, n).astype("int32"))

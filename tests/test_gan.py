@@ -10,6 +10,7 @@ from clothgan.config import GANConfig  # noqa: E402
 from clothgan.gan import ConditionalGAN, METRICS
 from clothgan.gan.networks import step_flops  # noqa: E402
 from clothgan.gan import adam, build_discriminator, build_generator  # noqa: E402
+from helpers import random_batch as _batch  # noqa: E402
 
 
 def _gan(schedule="fused", fake_per_real=1, seed=0):
@@ -19,12 +20,6 @@ def _gan(schedule="fused", fake_per_real=1, seed=0):
                          fake_per_real=fake_per_real, seed=seed)
     gan.compile(adam(), adam())
     return gan
-
-
-def _batch(n=8, seed=0):
-    rng = np.random.default_rng(seed)
-    return (rng.uniform(-1, 1, (n, 28, 28, 1)).astype("float32"),
-            rng.integers(0, 10, n).astype("int32"))
 
 
 def _snapshot(model):

@@ -10,6 +10,7 @@ keras = pytest.importorskip("keras")
 from clothgan.config import ConfigError, GANConfig, TrainConfig  # noqa: E402
 from clothgan.gan import ConditionalGAN, adam, build_discriminator, build_generator  # noqa: E402
 from clothgan.training.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from helpers import random_batch as _batch  # noqa: E402
 
 
 def _gan(lecam=0.0, schedule="fused", seed=0):
@@ -19,12 +20,6 @@ def _gan(lecam=0.0, schedule="fused", seed=0):
                                              TrainConfig(schedule=schedule, seed=seed), cfg)
     gan.compile(adam(), adam())
     return gan
-
-
-def _batch(n=8, seed=0):
-    rng = np.random.default_rng(seed)
-    return (rng.uniform(-1, 1, (n, 28, 28, 1)).astype("float32"),
-            rng.integers(0, 10, n).astype("int32"))
 
 
 def test_term_is_squared_distance_to_the_other_sides_average():
