@@ -5,7 +5,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from ..config import DataConfig
+from ..config import DataConfig, check_int
+from ..errors import ConfigError
 from .images import Skipped
 from .inventory import SPLITS, Inventory, scan
 from .arrays import Arrays, prepare
@@ -93,6 +94,10 @@ def prepare_report(cfg: DataConfig, workers: int | None = None, *, progress: boo
                    backend: str = "auto", inventory: Inventory | None = None
                    ) -> tuple[Arrays, PrepareReport]:
     """prepare() plus the summary of what was loaded, skipped and left out (timed)."""
+    if not isinstance(cfg, DataConfig):
+        raise ConfigError(f"expected a DataConfig, got {cfg!r}")
+    if workers is not None:
+        check_int("workers", workers, 1)
     t0 = time.perf_counter()
     inv = inventory or scan(cfg)
     arrays = prepare(cfg, inv, workers, progress=progress, backend=backend)

@@ -24,11 +24,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..config import CLASS_MIXES, DataConfig
+from ..config import (CLASS_MIXES, DataConfig, check_bool, check_choice, check_float, check_int,
+                      check_seed, set_fields)
 from ..core.files import read_json
 from ..data.folder import ImageSet, common_geometry, folder_files, read_image_folder
 from ..data.arrays import load_splits
-from ..errors import ClothganError
+from ..errors import ClothganError, ConfigError
 from .distances import (ENV_INCEPTION, INCEPTION_FILE, FeatureSpace, fid, inception_features,
                         inception_weights, kid, memorisation_check)
 from .judge import (ClassifierConfig, balanced_accuracy, domain_classifier, predict_proba,
@@ -67,12 +68,25 @@ class EvalConfig:
                                              # afresh with the same seeds (else: the judge)
 
     def __post_init__(self) -> None:
-        if self.memorisation_space not in ("pixel", "features"):
-            raise ValueError("memorisation_space must be 'pixel' or 'features'")
-        if self.classifier_runs < 1:
-            raise ValueError(f"classifier_runs must be >= 1, got {self.classifier_runs}")
-        if self.class_mix not in CLASS_MIXES:
-            raise ValueError(f"class_mix must be one of {', '.join(CLASS_MIXES)}, got {self.class_mix!r}")
+        if self.data is not None and not isinstance(self.data, DataConfig):
+            raise ConfigError(f"data must be a DataConfig or None, got {self.data!r}")
+        if not isinstance(self.classifier, ClassifierConfig):
+            raise ConfigError(f"classifier must be a ClassifierConfig, got {self.classifier!r}")
+        if self.inception is not None:
+            check_bool("inception", self.inception)
+        if self.max_per_class is not None:
+            check_int("max_per_class", self.max_per_class, 1)
+        set_fields(self, kid_subset_size=check_int("kid_subset_size", self.kid_subset_size, 2),
+                   kid_subsets=check_int("kid_subsets", self.kid_subsets, 1),
+                   memorisation_quantile=check_float("memorisation_quantile",
+                                                     self.memorisation_quantile, 0, 1),
+                   memorisation_space=check_choice("memorisation_space", self.memorisation_space,
+                                                   ("pixel", "features")),
+                   cas=check_bool("cas", self.cas), augmentation=check_bool("augmentation", self.augmentation),
+                   memorisation=check_bool("memorisation", self.memorisation),
+                   seed=check_seed("seed", self.seed),
+                   class_mix=check_choice("class_mix", self.class_mix, CLASS_MIXES),
+                   classifier_runs=check_int("classifier_runs", self.classifier_runs, 1))
 
     @classmethod
     def quick(cls, **changes) -> "EvalConfig":
@@ -134,6 +148,9 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
     """
     from tqdm.auto import tqdm
 
+    if not isinstance(cfg, EvalConfig):
+        raise ConfigError(f"cfg must be an EvalConfig, got {cfg!r}")
+    check_bool("progress", progress)
     weights = inception_weights() if cfg.inception is not False else None
     if cfg.inception and weights is None:
         raise ClothganError(f"Inception-v3 weights not found: put {INCEPTION_FILE} in "
@@ -161,6 +178,10 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
         raise ClothganError(f"{syn.root}: {len(syn.y)} usable image(s) of classes the real "
                             f"validation photos have; the evaluation needs at least 2 (more than "
                             "100 per class for stable numbers)")
+    if cfg.cas and len(present) < 2:
+        raise ClothganError(f"{syn.root}: images of one class only ({syn.class_names[present[0]]}); "
+                            "a classifier trained on them can only ever answer that class. Give "
+                            "images of at least 2 classes, or --skip cas")
     times["load"] = time.perf_counter() - t
 
     stages = ["judge", "features", "cas", "augmentation", "memorisation"]

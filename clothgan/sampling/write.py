@@ -15,6 +15,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from ..config import check_bool, check_int, check_seed, check_truncation
 from ..core.cache import cache_root
 from ..core.files import check_out_dir, staged_dir
 from ..core.pixels import to_uint8
@@ -142,10 +143,11 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
     """
     from tqdm.auto import tqdm
 
-    if not isinstance(per_class, (int, np.integer)) or per_class < 1:
-        raise ClothganError(f"--per-class must be a positive integer, got {per_class}")
-    if seed < 0:
-        raise ClothganError(f"--seed must be >= 0, got {seed}")
+    per_class, seed = check_int("per_class", per_class, 1), check_seed("seed", seed)
+    batch_size, workers = check_int("batch_size", batch_size, 1), check_int("workers", workers, 0)
+    overwrite, progress = check_bool("overwrite", overwrite), check_bool("progress", progress)
+    if truncation is not None:
+        truncation = check_truncation(truncation)
     given = (run_dir, sampler.run_dir if sampler else None, cache_root())
     out_dir = check_out_dir(out_dir, overwrite, inputs=given, is_output=is_generated_dataset)
     sampler = sampler or Sampler.load(run_dir, precision, which)

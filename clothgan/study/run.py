@@ -76,6 +76,8 @@ class Study:
 
     def __init__(self, out: str | os.PathLike, cfg: StudyConfig = StudyConfig(),
                  data: DataConfig = DataConfig(), progress: bool = True, log=print):
+        if not isinstance(cfg, StudyConfig) or not isinstance(data, DataConfig):
+            raise ClothganError(f"expected a StudyConfig and a DataConfig, got {cfg!r}, {data!r}")
         self.out, self.cfg, self.data, self.progress, self.log = Path(out), cfg, data, progress, log
 
     # -- the folder -----------------------------------------------------------------------------

@@ -14,9 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import DataConfig, GANConfig, TrainConfig, resolve_configs
+from ..config import (DataConfig, GANConfig, TrainConfig, check_bool, check_float, check_int,
+                      resolve_configs)
 from ..core.hardware import resolve_precision
-from ..errors import ClothganError
+from ..errors import ClothganError, ConfigError
 from ..core.files import writable_dir
 from ..runs import RUN_FILE, RunInfo, TrainingLock, code_version, read_run_info, write_run_info
 from .batches import epoch_batches
@@ -108,6 +109,38 @@ def _configs_for_resume(out: Path, data, model, training):
     return s_data, s_model, s_train, stored
 
 
+def _check_arguments(data, model, training, **values) -> None:
+    """Every argument of train() checked before anything is read or built."""
+    for value, kind in ((data, DataConfig), (model, GANConfig), (training, TrainConfig)):
+        if value is not None and not isinstance(value, kind):
+            raise ConfigError(f"expected a {kind.__name__} or None, got {value!r}")
+    check_bool("resume", values["resume"])
+    check_int("per_class", values["per_class"], 1)
+    for name in ("epochs", "max_images"):
+        if values[name] is not None:
+            check_int(name, values[name], 1)
+    if values["fraction"] is not None:
+        check_float("fraction", values["fraction"], 0, 1, low_open=True)
+    if values["cpu_minutes"] is not None:
+        check_float("cpu_minutes", values["cpu_minutes"], 0, low_open=True)
+
+
+def _check_out_outside(out: Path, data: DataConfig) -> None:
+    """Refuse a run folder that is, holds or lies inside the photos it trains on: its samples
+    and checkpoints would be read back as photos."""
+    from ..data.source import resolve_dataset
+
+    try:
+        root = resolve_dataset(data.dataset, download=False)
+    except ClothganError:
+        return    # not there yet: the download lands in the cache, never in a run folder
+    root = Path(os.path.realpath(root.parent if root.is_file() else root))
+    real = Path(os.path.realpath(out.expanduser()))
+    if real == root or root in real.parents or real in root.parents:
+        raise ClothganError(f"{out}: the run folder {'lies inside' if root in real.parents else 'is or holds'} "
+                            f"the dataset {root}; choose an --out outside it")
+
+
 def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConfig | None = None,
           training: TrainConfig | None = None, *, resume: bool = False,
           epochs: int | None = None, max_images: int | None = None,
@@ -126,6 +159,8 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
     checkpoint.npz and runs to the planned epochs (or `training.epochs` when given).
     Raises TrainingDiverged on NaN/inf losses, keeping the last good checkpoint.
     """
+    _check_arguments(data, model, training, resume=resume, epochs=epochs, max_images=max_images,
+                     fraction=fraction, cpu_minutes=cpu_minutes, per_class=per_class)
     out = Path(out)
     ckpt = out / CHECKPOINT_FILE
     if resume:
@@ -138,8 +173,9 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
         done = read_checkpoint_meta(ckpt).get("epoch", "?")
         raise ClothganError(f"{out}: already holds a run ({done} epochs done); continue it with "
                             "--resume, or pick a new --out")
-    writable_dir(out)
     data, model, training = resolve_configs(data, model, training, epochs)
+    _check_out_outside(out, data)
+    writable_dir(out)
 
     import keras
     import tensorflow as tf
