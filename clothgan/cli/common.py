@@ -51,7 +51,7 @@ def fraction(text: str) -> float:
 
 def truncation(text: str) -> float:
     """A noise scale (clothgan.config.check_truncation)."""
-    return _checked(float, text, check_truncation)
+    return _checked(float, text, lambda v: check_truncation(v, ""))
 
 
 def names(text: str) -> list[str]:

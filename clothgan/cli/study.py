@@ -10,7 +10,7 @@ from pathlib import Path
 from ..config import DEFAULT_PRESET, GAN_PRESETS
 from ..study.config import BALANCES, CONTROLS, CUTPASTE_STYLES, FILTERS, METHODS, StudyConfig
 from ..study.run import SMALL_DATA
-from .common import comma_list, fraction, positive_float, positive_int
+from .common import comma_list, fraction, names, positive_float, positive_int
 
 #: The command imports TensorFlow: clothgan.cli.main imports it first, quietly.
 NEEDS_TENSORFLOW = True
@@ -22,6 +22,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="the study folder; rerun the same command to resume it")
     parser.add_argument("--dataset", default="clothing-full", metavar="NAME|PATH",
                         help="a registered dataset or a <class>/<file> folder (default %(default)s)")
+    parser.add_argument("--classes", type=names, default=None, metavar="A,B",
+                        help="study these classes only (default: the ten)")
     parser.add_argument("--fractions", default=",".join(f"{f:g}" for f in _D.fractions),
                         metavar="F,F", help="shares of the real training photos (default %(default)s)")
     parser.add_argument("--methods", default=",".join(_D.methods), metavar="M,M",
@@ -84,6 +86,7 @@ def command_for(args: argparse.Namespace) -> str:
         if key.startswith("_") or key in ("command", "json") or value in (None, False):
             continue
         flag = "--" + key.replace("_", "-")
+        value = ",".join(value) if isinstance(value, list) else value
         parts.append(flag if value is True else f"{flag} {value}")
     return " ".join(parts)
 
@@ -99,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = config_from(args)
     log = (lambda line: print(line, file=sys.stderr)) if args.json else print
-    study = Study(args.out, cfg, DataConfig(dataset=args.dataset), progress=sys.stderr.isatty(),
+    data = DataConfig(dataset=args.dataset, **({"classes": tuple(args.classes)} if args.classes else {}))
+    study = Study(args.out, cfg, data, progress=sys.stderr.isatty(),
                   log=log)
     wanted = set(study.cells())
     cells = [c for c in study.run() if (c["fraction"], c["seed"], c["method"]) in wanted]

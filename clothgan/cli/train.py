@@ -69,7 +69,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="train on these classes only (default: the ten)")
     parser.add_argument("--fraction", type=fraction, default=None, metavar="F",
                         help="train on this share of each class's training photos, drawn with "
-                             "--seed (0 < F <= 1; the photos are listed in train_images.txt)")
+                             "--seed (0 < F <= 1; the photos are listed in train_images.json)")
     parser.add_argument("--max-images", type=positive_int, default=None,
                         help="train on a fixed random subset of this many images (quick trials)")
     parser.add_argument("--seed", type=seed, default=None,

@@ -21,6 +21,8 @@ from ..core.cache import cache_dir
 from ..core.files import atomic_write
 from ..errors import ConfigError, DataError
 
+#: Smaller photos have no border band and garment apart for GrabCut to learn from.
+MIN_SIDE = 16
 MASK_VERSION = 1   # bump when the algorithm changes: old cached masks are then ignored
 
 
@@ -202,6 +204,9 @@ def extract(path: str | os.PathLike, cfg: ExtractConfig = ExtractConfig(),
             use_cache: bool = True) -> Cutout:
     """Photo and garment mask; the mask comes from the disk cache when this file was seen before."""
     rgb = read_rgb(path, cfg.max_size)
+    if min(rgb.shape[:2]) < MIN_SIDE:
+        raise DataError(f"{path}: {rgb.shape[1]}x{rgb.shape[0]} pixels, too small to find a "
+                        f"garment in (at least {MIN_SIDE} a side)")
     alpha = None
     target = None
     if use_cache:

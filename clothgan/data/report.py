@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..config import DataConfig, check_int
 from ..errors import ConfigError
@@ -30,6 +30,7 @@ class PrepareReport:
     cache_path: str | None
     from_cache: bool
     seconds: float
+    unusable_files: list = field(default_factory=list)   # (printable path, reason)
 
     @property
     def total(self) -> int:
@@ -51,6 +52,7 @@ class PrepareReport:
             "duplicate_rows": self.duplicate_rows, "split_from_source": self.own_split,
             "cache_path": self.cache_path, "from_cache": self.from_cache,
             "seconds": round(self.seconds, 3),
+            "unusable_files": [{"path": p, "reason": r} for p, r in self.unusable_files],
         }
 
     def format(self, max_skipped: int = 20) -> str:
@@ -77,6 +79,10 @@ class PrepareReport:
                 lines.append(f"  ... and {len(self.skipped) - max_skipped} more (--json lists all)")
         else:
             lines.append("skipped 0 files")
+        if self.unusable_files:
+            lines.append(f"left out {len(self.unusable_files)} file(s) or folder(s) that cannot be "
+                         "opened by name:")
+            lines += [f"  {p}: {r}" for p, r in self.unusable_files[:max_skipped]]
         if self.excluded_labels:
             lines.append(f"excluded labels ({sum(self.excluded_labels.values())} images): " +
                          ", ".join(f"{k} {v}" for k, v in self.excluded_labels.items()))
@@ -112,5 +118,5 @@ def prepare_report(cfg: DataConfig, workers: int | None = None, *, progress: boo
         kids_excluded=inv.kids_excluded, missing_files=inv.missing_files,
         unlisted_files=inv.unlisted_files, duplicate_rows=inv.duplicate_rows,
         own_split=inv.own_split, cache_path=arrays.cache_path, from_cache=arrays.from_cache,
-        seconds=time.perf_counter() - t0)
+        seconds=time.perf_counter() - t0, unusable_files=list(inv.unusable_files))
     return arrays, report

@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..config import (CLASS_MIXES, DataConfig, check_bool, check_choice, check_float, check_int,
-                      check_seed, set_fields)
+from ..config import (CLASS_MIXES, DataConfig, check_bool, check_choice, check_choice_int,
+                      check_float, check_int, check_seed, set_fields)
 from ..core.files import read_json
 from ..data.folder import ImageSet, common_geometry, folder_files, read_image_folder
 from ..data.arrays import load_splits
@@ -114,11 +114,25 @@ def _real_data_for(root, cfg: EvalConfig) -> tuple[DataConfig, tuple[int, int] |
     meta_path = Path(root) / DATASET_FILE
     meta = read_json(meta_path, DATASET_FILE, "delete it or write the folder again") if meta_path.is_file() else {}
     data = cfg.data
+    run_config = meta.get("run_config") or {}
+    if not isinstance(run_config, dict):
+        raise ClothganError(f"{meta_path}: broken {DATASET_FILE} (run_config is not a mapping); "
+                            "delete it or write the folder again")
     if data is None:
-        run_data = (meta.get("run_config") or {}).get("data")
-        data = DataConfig.from_dict(run_data) if isinstance(run_data, dict) else DataConfig()
+        run_data = run_config.get("data")
+        try:
+            data = DataConfig.from_dict(run_data) if isinstance(run_data, dict) else DataConfig()
+        except (ConfigError, TypeError) as exc:
+            raise ClothganError(f"{meta_path}: broken {DATASET_FILE} ({exc}); delete it or write "
+                                "the folder again") from None
     size, channels = meta.get("image_size"), meta.get("channels")
-    made = (int(size), int(channels)) if isinstance(size, int) and channels in (1, 3) else None
+    made = None
+    if size is not None or channels is not None:
+        try:
+            made = check_int("image_size", size, 8), check_choice_int("channels", channels, (1, 3))
+        except ConfigError as exc:
+            raise ClothganError(f"{meta_path}: broken {DATASET_FILE} ({exc}); delete it or write "
+                                "the folder again") from None
     return data, made
 
 
@@ -136,6 +150,9 @@ def load_images(images, cfg: EvalConfig) -> tuple[ImageSet, DataConfig]:
     data, made = _real_data_for(images, cfg)
     files, _ = folder_files(images, data.classes, cfg.max_per_class)
     size, channels = made or common_geometry(files) or (data.image_size, data.channels)
+    if size < 8:
+        raise ClothganError(f"{images}: the images are {size}x{size} pixels (e.g. {files[0]}); the "
+                            "judge needs at least 8x8: write them at the size they were made for")
     syn = read_image_folder(images, data.classes, cfg.max_per_class, size, channels)
     return syn, data.replace(image_size=size, channels=channels)
 

@@ -153,7 +153,7 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
     default preset's, as on the command line; clothgan.config.resolve_configs). epochs: overrides training.epochs (also when resuming, to extend
     a run). fraction: train on that share of each class's training photos (seeded by
     training.seed); max_images: on at most that many (quick trials); the photos used are
-    listed in RUN_DIR/train_images.txt. cpu_minutes: also
+    listed in RUN_DIR/train_images.json. cpu_minutes: also
     stop before an epoch would take the run's CPU time (history's cpu_seconds) past this.
     Resuming restores weights, optimizer state, RNG state and epoch numbering from
     checkpoint.npz and runs to the planned epochs (or `training.epochs` when given).
