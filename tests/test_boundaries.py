@@ -279,12 +279,13 @@ def test_prepare_lists_names_it_cannot_use_and_goes_on(hostile_folder, capsys):
     assert len(report["unusable_files"]) == 3 and report["images"] == 60
 
 
-def test_train_resumes_with_photo_names_holding_newlines(hostile_folder, tmp_path, capsys):
+def test_train_resumes_with_photo_names_holding_newlines(tmp_path, capsys):
     from clothgan.training.photos import read_train_images
 
-    shutil.copy(hostile_folder / "pants" / "pants_0.png", hostile_folder / "pants" / "two\nlines .png")
+    data = make_tiny_folder(tmp_path / "data", 6)
+    shutil.copy(data / "pants" / "pants_0.png", data / "pants" / "two\nlines .png")
     run = tmp_path / "run"
-    tiny = ["--dataset", str(hostile_folder), "--batch-size", "16", "--keep-best", "none",
+    tiny = ["--dataset", str(data), "--batch-size", "16", "--keep-best", "none",
             "--precision", "float32", "--no-progress"]
     assert main(["train", "--out", str(run), "--epochs", "1", *tiny]) == 0
     assert "pants/two\nlines .png" in read_train_images(run)

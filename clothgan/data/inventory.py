@@ -127,12 +127,12 @@ def scan_csv(csv_path: Path, cfg: DataConfig, images_dir: Path | None = None) ->
             rows = [{(k or "").strip(): (v or "") for k, v in row.items()} for row in reader]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"{csv_path}: not a readable UTF-8 CSV ({exc})") from exc
-    with os.scandir(images_dir) as it:
-        files = {os.path.splitext(e.name)[0]: Path(e.path) for e in it
-                 if is_image_name(e.name) and e.is_file()}
     wanted = set(cfg.classes)
     inv = Inventory(root=csv_path.parent, records=[], kind="csv",
                     own_split="split" in cols)
+    files = {os.path.splitext(e.name)[0]: Path(e.path)
+             for e, is_dir in _entries(os.fspath(images_dir), inv.unusable_files)
+             if not is_dir and is_image_name(e.name)}
     seen_keys: set[str] = set()
     found: set[Path] = set()
     for line, row in enumerate(rows, start=2):

@@ -20,6 +20,9 @@ FILTERS = ("none", "judge", "gold")
 #: How cut-and-paste images are made (clothgan.cutpaste).
 CUTPASTE_STYLES = ("framed", "procedural")
 
+#: Most synthetic images per real photo: beyond it the real photos are a rounding error, and the
+#: images alone would not fit in memory at fraction 1.
+MAX_RATIO = 100.0
 #: Fractions are kept to this many decimal places: cells are named by them, so two fractions
 #: that round alike would share (and overwrite) one cell.
 FRACTION_DIGITS = 4
@@ -76,7 +79,7 @@ class StudyConfig(Config):
         for m in methods:
             check_choice("methods", m, METHODS + CONTROLS)
         set_fields(self, fractions=fractions, methods=methods, seeds=check_int("seeds", self.seeds, 1),
-             ratio=check_float("ratio", self.ratio, 0, low_open=True),
+             ratio=check_float("ratio", self.ratio, 0, MAX_RATIO, low_open=True),
              synthetic_weight=check_float("synthetic_weight", self.synthetic_weight, 0, low_open=True),
              gan_minutes=check_float("gan_minutes", self.gan_minutes, 0, low_open=True),
              filter_quantile=check_float("filter_quantile", self.filter_quantile, 0, 1, high_open=True),
