@@ -237,7 +237,8 @@ def test_evaluate_names_the_folder_of_tiny_images(tmp_path, capsys):
     for c in ("hat", "pants"):
         write_image(syn / c / "a.png", size=(1, 1))
     assert main(["evaluate", "--images", str(syn), "--dataset", str(tmp_path)]) == 2
-    one_line_error(capsys, "evaluate", str(syn), "1x1 pixels", "a.png")
+    one_line_error(capsys, "evaluate", str(syn), "none of the 2 images is usable", "a.png",
+                   "1x1 pixels, too small")
 
 
 def test_study_refuses_a_dataset_missing_classes(tmp_path, capsys):
@@ -245,7 +246,7 @@ def test_study_refuses_a_dataset_missing_classes(tmp_path, capsys):
     data = split_folder(tmp_path / "data", have, {"train": 3, "val": 1, "test": 1})
     assert main(["study", "--out", str(tmp_path / "s"), "--dataset", str(data), "--fractions", "1",
                  "--methods", "noise", "--seeds", "1", "--steps", "1"]) == 2
-    one_line_error(capsys, "study", "no photos of hat, skirt", f"--classes {','.join(have)}")
+    one_line_error(capsys, "study", "no training photos of hat, skirt", f"--classes {','.join(have)}")
     assert not (tmp_path / "s" / "cells").exists()
 
 

@@ -150,9 +150,6 @@ def load_images(images, cfg: EvalConfig) -> tuple[ImageSet, DataConfig]:
     data, made = _real_data_for(images, cfg)
     files, _ = folder_files(images, data.classes, cfg.max_per_class)
     size, channels = made or common_geometry(files) or (data.image_size, data.channels)
-    if size < 8:
-        raise ClothganError(f"{images}: the images are {size}x{size} pixels (e.g. {files[0]}); the "
-                            "judge needs at least 8x8: write them at the size they were made for")
     syn = read_image_folder(images, data.classes, cfg.max_per_class, size, channels)
     return syn, data.replace(image_size=size, channels=channels)
 

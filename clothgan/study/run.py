@@ -141,16 +141,13 @@ class Study:
         if min(len(train.y), len(self.val.y), len(self.test.y)) == 0:
             raise ClothganError(f"{self.data.dataset}: a study needs training, validation and test "
                                 "photos; this dataset lacks one of the splits")
-        missing = {c for arr in (train, self.val, self.test)
-                   for c, n in zip(self.data.classes, np.bincount(arr.y, minlength=self.data.num_classes))
-                   if n == 0}
-        if missing:
-            # Scores per class (the rare classes', the noise control's) would read empty classes.
-            have = [c for c in self.data.classes if c not in missing]
-            raise ClothganError(f"{self.data.dataset}: no photos of {', '.join(sorted(missing))} in "
-                                "one of the training, validation and test splits; a study needs every "
-                                f"class in each: study the others with --classes {','.join(have)}")
         counts = np.bincount(train.y, minlength=self.data.num_classes)
+        missing = [c for c, n in zip(self.data.classes, counts) if n == 0]
+        if missing:
+            # They would be the "rare" classes (scored NaN) and the noise images' extra labels.
+            have = [c for c in self.data.classes if c not in missing]
+            raise ClothganError(f"{self.data.dataset}: no training photos of {', '.join(missing)}; "
+                                f"study the classes it has with --classes {','.join(have)}")
         self.rare = tuple(int(c) for c in np.argsort(counts, kind="stable")[:2])
         plan = self.plan(counts)
         cpu = plan["cpu_minutes"]
