@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg")
     from ..config import DataConfig
-    from ..core.files import atomic_write, write_json_atomic
+    from ..core.files import atomic_write, output_lock, write_json_atomic
     from ..course.plots import study_gains
     from ..study import Study, format_summary, summarize
 
@@ -106,12 +106,13 @@ def run(args: argparse.Namespace) -> int:
     study = Study(args.out, cfg, data, progress=sys.stderr.isatty(),
                   log=log)
     wanted = set(study.cells())
-    cells = [c for c in study.run() if (c["fraction"], c["seed"], c["method"]) in wanted]
-    summary = {**summarize(cells), "settings": cfg.to_dict(), "command": command_for(args)}
     out = Path(args.out)
-    write_json_atomic(out / "summary.json", summary, indent=1)
-    fig = study_gains(summary)
-    atomic_write(out / "gains.png", lambda tmp: fig.savefig(tmp, dpi=120))
+    with output_lock(out):   # the summary too: no second study writes it meanwhile
+        cells = [c for c in study.run() if (c["fraction"], c["seed"], c["method"]) in wanted]
+        summary = {**summarize(cells), "settings": cfg.to_dict(), "command": command_for(args)}
+        write_json_atomic(out / "summary.json", summary, indent=1)
+        fig = study_gains(summary)
+        atomic_write(out / "gains.png", lambda tmp: fig.savefig(tmp, dpi=120))
     if args.json:
         print(json.dumps(summary))
     else:

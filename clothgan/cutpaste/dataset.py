@@ -32,7 +32,7 @@ import numpy as np
 from ..config import VERSION, check_bool, check_choice, check_int, check_seed
 from ..errors import ClothganError
 from ..core.cache import cache_root
-from ..core.files import check_out_dir, staged_dir, write_json_atomic
+from ..core.files import check_out_dir, output_lock, staged_dir, write_json_atomic
 from ..core.parallel import parallel_map
 from ..data.card import write_card, write_metadata
 from .annotations import COCO_FILE, YOLO_YAML, coco_annotation, write_coco, write_data_yaml, yolo_lines
@@ -144,7 +144,7 @@ def compose_dataset(out: str | os.PathLike, count: int, bank: GarmentBank, cfg: 
                         is_output=is_composed_dataset)
     start = time.perf_counter()
     try:
-        with staged_dir(out) as tmp:
+        with staged_dir(out, overwrite, is_composed_dataset) as tmp:
             if cfg.mode == "scene":
                 for sub in ("images", "labels", "masks"):
                     (tmp / sub).mkdir()
@@ -227,9 +227,7 @@ def make_dataset(out: str | os.PathLike, count: int, cfg: ComposeConfig = Compos
     """
     from ..config import DataConfig
     from ..data.inventory import scan
-    from ..data.registry import REGISTRY
     from .backgrounds import PLAIN, list_images
-    from .compose import build_bank, select_sources
 
     check_int("count", count, 1), check_seed("seed", seed), check_bool("overwrite", overwrite)
     if per_class is not None:
@@ -241,8 +239,19 @@ def make_dataset(out: str | os.PathLike, count: int, cfg: ComposeConfig = Compos
     if cfg.backgrounds not in (None, PLAIN):
         list_images(cfg.backgrounds)   # a wrong folder fails now, not after the extraction
     inv = scan(DataConfig(dataset=dataset))
-    check_out_dir(out, overwrite, inputs=(inv.root, cfg.backgrounds, cache_root()),
-                  is_output=is_composed_dataset)   # before the extraction, too
+    out = check_out_dir(out, overwrite, inputs=(inv.root, cfg.backgrounds, cache_root()),
+                        is_output=is_composed_dataset)   # before the extraction, too
+    with output_lock(out):   # held through the extraction: a second writer is refused at once
+        return _make_dataset(out, count, cfg, dataset, inv, per_class, split, extract_cfg, seed,
+                             workers, overwrite, progress)
+
+
+def _make_dataset(out, count, cfg, dataset, inv, per_class, split, extract_cfg, seed, workers,
+                  overwrite, progress) -> ComposeResult:
+    from ..config import DataConfig
+    from ..data.registry import REGISTRY
+    from .compose import build_bank, select_sources
+
     records = select_sources(inv, per_class, split, seed)
     bank, report = build_bank(records, extract_cfg, cfg.source_size, workers=workers,
                               progress=progress)

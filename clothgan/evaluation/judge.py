@@ -249,7 +249,7 @@ def domain_classifier(data: DataConfig, cfg: ClassifierConfig = ClassifierConfig
                      val_accuracy=accuracy(model, va.x, va.y), n_train=len(tr.x), n_test=len(te.x),
                      train_seconds=round(seconds, 2))
     # Staged, then renamed: a killed run never leaves a half cache entry.
-    with staged_dir(check_out_dir(folder, overwrite=True)) as tmp:
+    with staged_dir(check_out_dir(folder, overwrite=True), overwrite=True, wait=True) as tmp:
         model.save(tmp / "classifier.keras")
         (tmp / "info.json").write_text(json.dumps(asdict(info), indent=2))
     return model, info

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..config import check_bool, check_int, check_seed, check_truncation
 from ..core.cache import cache_root
-from ..core.files import check_out_dir, staged_dir
+from ..core.files import check_out_dir, output_lock, staged_dir
 from ..core.pixels import to_uint8
 from ..data.card import write_card, write_metadata
 from ..errors import ClothganError
@@ -92,7 +92,9 @@ def _write_pngs(paths: list[Path], pixels: np.ndarray) -> None:
             else:
                 fd = os.open(path, _WRITE_FLAGS, 0o644)
             try:
-                os.write(fd, data)
+                view = memoryview(data)
+                while view:   # a nearly full disk can take part of a write without an error
+                    view = view[os.write(fd, view):]
             finally:
                 os.close(fd)
     finally:
@@ -141,8 +143,6 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
     Sampler.load); None keeps the run's own, or the given sampler's. Beside the images go
     metadata.jsonl and a dataset card (README.md; `card_numbers` adds measured results to it).
     """
-    from tqdm.auto import tqdm
-
     per_class, seed = check_int("per_class", per_class, 1), check_seed("seed", seed)
     batch_size, workers = check_int("batch_size", batch_size, 1), check_int("workers", workers, 0)
     overwrite, progress = check_bool("overwrite", overwrite), check_bool("progress", progress)
@@ -150,6 +150,15 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
         truncation = check_truncation(truncation)
     given = (run_dir, sampler.run_dir if sampler else None, cache_root())
     out_dir = check_out_dir(out_dir, overwrite, inputs=given, is_output=is_generated_dataset)
+    with output_lock(out_dir):   # a second writer of the same folder is refused now, not at the end
+        return _generate(run_dir, per_class, out_dir, seed, classes, overwrite, batch_size, workers,
+                         precision, progress, sampler, which, truncation, card_numbers)
+
+
+def _generate(run_dir, per_class, out_dir, seed, classes, overwrite, batch_size, workers,
+              precision, progress, sampler, which, truncation, card_numbers) -> GenerationResult:
+    from tqdm.auto import tqdm
+
     sampler = sampler or Sampler.load(run_dir, precision, which)
     still_training = training_pid(run_dir) if run_dir is not None else None
     if still_training and progress:
@@ -160,7 +169,7 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
     labels = sampler.labels_of(classes)
     names = sampler.class_names
     t0 = time.perf_counter()
-    with staged_dir(out_dir) as tmp:
+    with staged_dir(out_dir, overwrite, is_generated_dataset) as tmp:
         for label in labels:
             (tmp / names[label]).mkdir()
         rows: list[tuple] = []

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import DEFAULT_PRESET, DataConfig, GANConfig, TrainConfig, preset
-from ..core.files import atomic_write, read_json, writable_dir, write_json_atomic
+from ..core.files import atomic_write, output_lock, read_json, writable_dir, write_json_atomic
 from ..core.pixels import to_float, to_uint8
 from ..errors import ClothganError
 from ..runs import code_version
@@ -128,6 +128,10 @@ class Study:
 
     # -- running ------------------------------------------------------------------------------
     def run(self) -> list[dict]:
+        with output_lock(self.out):   # one process fills a study folder (a second is refused)
+            return self._run()
+
+    def _run(self) -> list[dict]:
         from tqdm.auto import tqdm
 
         from ..data.arrays import load_splits

@@ -18,13 +18,13 @@ from ..config import (DataConfig, GANConfig, TrainConfig, check_bool, check_floa
                       resolve_configs)
 from ..core.hardware import resolve_precision
 from ..errors import ClothganError, ConfigError
-from ..core.files import writable_dir
+from ..core.files import output_lock, writable_dir
 from ..runs import RUN_FILE, RunInfo, TrainingLock, code_version, read_run_info, write_run_info
 from .batches import epoch_batches
 from .callbacks import (HISTORY_FILE, CpuBudget, CpuClock, NonFiniteGuard, ProgressBar,
                         RunRecorder, SampleGrid, TensorBoardLogger, write_history_csv)
 from .checkpoint import CHECKPOINT_FILE, load_checkpoint, read_checkpoint_meta
-from .strategy import resolve_strategy, worker_run_dir
+from .strategy import resolve_strategy, worker_run_dir, writer_lock_target
 
 
 class TrainingDiverged(ClothganError):
@@ -161,6 +161,14 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
     """
     _check_arguments(data, model, training, resume=resume, epochs=epochs, max_images=max_images,
                      fraction=fraction, cpu_minutes=cpu_minutes, per_class=per_class)
+    out = Path(out)
+    with output_lock(writer_lock_target(out)):   # one training process per run directory
+        return _train(out, data, model, training, resume, epochs, max_images, fraction,
+                      callbacks, progress, cpu_minutes, verbose, per_class)
+
+
+def _train(out: Path, data, model, training, resume, epochs, max_images, fraction, callbacks,
+           progress, cpu_minutes, verbose, per_class) -> TrainResult:
     out = Path(out)
     ckpt = out / CHECKPOINT_FILE
     if resume:
