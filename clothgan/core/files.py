@@ -378,7 +378,8 @@ def _acquire(path: Path, out: Path, wait: bool) -> int | None:
         except FileNotFoundError:
             pass
         os.close(fd)
-    me = {"pid": os.getpid(), "command": _command or shlex.join(sys.argv) or "python"}
+    me = {"pid": os.getpid(),
+          "command": _command or shlex.join([Path(sys.executable).name, *sys.argv])}
     os.ftruncate(fd, 0)
     os.pwrite(fd, json.dumps(me).encode(), 0)
     return fd

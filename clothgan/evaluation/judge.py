@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -249,7 +250,11 @@ def domain_classifier(data: DataConfig, cfg: ClassifierConfig = ClassifierConfig
                      val_accuracy=accuracy(model, va.x, va.y), n_train=len(tr.x), n_test=len(te.x),
                      train_seconds=round(seconds, 2))
     # Staged, then renamed: a killed run never leaves a half cache entry.
-    with staged_dir(check_out_dir(folder, overwrite=True), overwrite=True, wait=True) as tmp:
-        model.save(tmp / "classifier.keras")
-        (tmp / "info.json").write_text(json.dumps(asdict(info), indent=2))
+    try:
+        with staged_dir(check_out_dir(folder, overwrite=True), overwrite=True, wait=True) as tmp:
+            model.save(tmp / "classifier.keras")
+            (tmp / "info.json").write_text(json.dumps(asdict(info), indent=2))
+    except OSError as exc:   # e.g. a full disk: the trained judge still scores this run
+        warnings.warn(f"{folder}: could not cache the judge classifier ({exc.strerror or exc}); "
+                      "it is trained again next time", stacklevel=2)
     return model, info
