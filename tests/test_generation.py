@@ -135,8 +135,11 @@ def test_stale_partial_of_dead_process_is_removed(tiny_run, tmp_path):
 
     stale = tmp_path / ".out.partial-999999999-abcdef12"
     (stale / "hat").mkdir(parents=True)
+    (stale / ".clothgan-staging").write_text('{"pid": 999999999, "out": "out"}')   # clothgan's mark
+    unmarked = tmp_path / ".out.partial-999999998-abcdef12"   # same name pattern, but not ours
+    (unmarked / "hat").mkdir(parents=True)
     generate(None, 1, tmp_path / "out", sampler=Sampler.load(tiny_run, "float32"), progress=False)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [unmarked.name, "out"]
 
 
 def test_rgb_and_other_size(tmp_path):
