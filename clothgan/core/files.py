@@ -132,7 +132,11 @@ def sweep_stale(out: Path) -> list[Path]:
 def _mark(folder: Path, out: Path) -> Path:
     """A new hidden folder that `sweep_stale` may later remove: created with its owner marker."""
     folder.mkdir()
-    (folder / _MARKER).write_text(json.dumps({"pid": os.getpid(), "out": out.name}))
+    try:
+        (folder / _MARKER).write_text(json.dumps({"pid": os.getpid(), "out": out.name}))
+    except BaseException:   # e.g. a full disk: an unmarked folder would never be swept
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return folder
 
 
