@@ -248,6 +248,7 @@ def make_dataset(out: str | os.PathLike, count: int, cfg: ComposeConfig = Compos
 
 def _make_dataset(out, count, cfg, dataset, inv, per_class, split, extract_cfg, seed, workers,
                   overwrite, progress) -> ComposeResult:
+    """`make_dataset` once the output folder is checked and locked."""
     from ..config import DataConfig
     from ..data.registry import REGISTRY
     from .compose import build_bank, select_sources

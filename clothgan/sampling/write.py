@@ -157,6 +157,7 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
 
 def _generate(run_dir, per_class, out_dir, seed, classes, overwrite, batch_size, workers,
               precision, progress, sampler, which, truncation, card_numbers) -> GenerationResult:
+    """`generate` once the output folder is checked and locked."""
     from tqdm.auto import tqdm
 
     sampler = sampler or Sampler.load(run_dir, precision, which)

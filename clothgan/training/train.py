@@ -169,6 +169,7 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
 
 def _train(out: Path, data, model, training, resume, epochs, max_images, fraction, callbacks,
            progress, cpu_minutes, verbose, per_class) -> TrainResult:
+    """`train` once the run directory is locked."""
     out = Path(out)
     ckpt = out / CHECKPOINT_FILE
     if resume:
