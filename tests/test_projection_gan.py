@@ -200,7 +200,7 @@ def test_projection_generator_loads_in_a_fresh_process(cli_run):
 
 
 def test_projection_trains_under_mirrored_strategy_on_two_logical_cpus(tiny_data, tmp_path):
-    """Spectral norm, EMA and the class head all update inside a 2-replica MirroredStrategy."""
+    """Spectral norm and EMA update inside a 2-replica MirroredStrategy."""
     script = f"""
 import json
 import numpy as np, tensorflow as tf
@@ -209,7 +209,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 from clothgan.training.train import train
 from clothgan.config import DataConfig, GANConfig, TrainConfig, preset
 from clothgan.gan.saved import load_generator
-model = preset("projection")[0].replace(g_filters=16, d_filters=16, aux_weight=1.0)
+model = preset("projection")[0].replace(g_filters=16, d_filters=16)
 cfg = TrainConfig(batch_size=16, epochs=2, precision="float32", seed=7, strategy="mirrored")
 r = train({str(tmp_path / "m")!r}, DataConfig(dataset={tiny_data.dataset!r}), model, cfg,
           progress=False, verbose=False)
