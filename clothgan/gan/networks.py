@@ -11,8 +11,9 @@ from .projection import build_projection_discriminator, build_projection_generat
 
 
 def build_discriminator(cfg: GANConfig, dtype=None) -> keras.Model:
-    """cfg.networks' discriminator: "article" (the reference design: P(real), clothgan.gan.article) or "projection"
-    (an unbounded realness logit, clothgan.gan.projection). `dtype`: a Keras dtype policy."""
+    """cfg.networks' discriminator: "article" (the reference design's: P(real),
+    clothgan.gan.article) or "projection" (an unbounded realness logit,
+    clothgan.gan.projection). `dtype`: a Keras dtype policy."""
     if cfg.networks == "projection":
         return build_projection_discriminator(cfg, dtype)
     return build_article_discriminator(cfg, dtype)

@@ -3,7 +3,8 @@
 Generator: class-conditional batch normalisation (each class owns its BN gain and bias) in
 upsample-conv blocks. Discriminator: spectrally normalised convolutions and a projection head
 (score = w.h + embed(y).h), which conditions on the class far more sharply than concatenating
-a label plane. Both take and return the same tensors as the reference design's ("article") networks (clothgan.runs).
+a label plane. Both take and return the same tensors as the reference design's ("article")
+networks (clothgan.runs).
 GANConfig.without switches these parts off one at a time, for the ablation.
 """
 from __future__ import annotations
