@@ -13,8 +13,7 @@ Variants: seed and quality (those presets: the article's networks, quality sampl
 moving average), projection (that preset: every technique on) and, each changing one thing
 from projection: no-diffaugment, no-ema, no-keeper (the last generator instead of the kept
 best), foreground (garments cut out onto white), ttur (D at 4e-4, G at 1e-4, Adam betas
-0 / 0.9), aux-classifier (D also classifies real images; G is pushed to make images D
-classifies as their label), no-spectral-norm, no-projection-head (D takes the article's label
+0 / 0.9), no-spectral-norm, no-projection-head (D takes the article's label
 plane instead), no-conditional-bn (G: plain batch norm and the article's label plane; see
 clothgan.config.PROJECTION_PARTS) and no-sn-no-cbn (both of those off); and
 quality-diffaugment, quality with DiffAugment (colour, translation, cutout) on the article's
@@ -39,7 +38,7 @@ from clothgan.config import AUGMENT_POLICIES, DataConfig, GANConfig, preset, Tra
 
 #: variant -> (preset it changes, data changes, model changes, training changes)
 VARIANTS = {
-    "seed": ("seed", {}, {}, {}),
+    "seed": ("reference", {}, {}, {}),
     "quality": ("quality", {}, {}, {}),
     "quality-diffaugment": ("quality", {}, {"augment": AUGMENT_POLICIES}, {}),
     "quality-ema-0.9995": ("quality", {}, {"ema_decay": 0.9995}, {}),
@@ -51,7 +50,6 @@ VARIANTS = {
     "no-keeper": ("projection", {}, {}, {"keep_best": "none"}),
     "foreground": ("projection", {"foreground": True}, {}, {}),
     "ttur": ("projection", {}, {}, {"d_lr": 4e-4, "lr": 1e-4, "beta_1": 0.0, "beta_2": 0.9}),
-    "aux-classifier": ("projection", {}, {"aux_weight": 1.0}, {}),
     "no-spectral-norm": ("projection", {}, {"without": ("spectral_norm",)}, {}),
     "no-projection-head": ("projection", {}, {"without": ("projection_head",)}, {}),
     "no-conditional-bn": ("projection", {}, {"without": ("conditional_bn",)}, {}),

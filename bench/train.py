@@ -168,7 +168,7 @@ def main() -> int:
     x, y = arrays.x, arrays.y
     cfg = GANConfig()
     g_fl, d_fl = forward_flops(build_generator(cfg)), forward_flops(build_discriminator(cfg))
-    same = TrainConfig.article(schedule="fused", precision="float32")
+    same = TrainConfig.reference(schedule="fused", precision="float32")
     default = TrainConfig()
     loops = {"article": ArticleLoop(x, y, cfg, batch=64)}
     loops["same_schedule"] = ProjectLoop(x, y, cfg, same)

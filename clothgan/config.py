@@ -1,7 +1,7 @@
 """Typed configuration shared by every part of clothgan, plus the project's environment variables.
 
 Every setting lives in a frozen dataclass passed explicitly. The field defaults of `GANConfig`
-and `TrainConfig` are the tutorial's design (what the course builds); `preset(name)` gives a named
+and `TrainConfig` are the reference design (what the course builds); `preset(name)` gives a named
 recipe, and every entry point given no configuration (`clothgan.train(out)`, `clothgan train`)
 trains `preset(DEFAULT_PRESET)`.
 """
@@ -195,16 +195,20 @@ class DataConfig(Config):
         return len(self.classes)
 
 
-#: Network families (clothgan.gan.networks): "article" is the classic Keras CGAN tutorial's pair,
-#: layer by layer; "projection" is clothgan.gan.projection's (spectral norm, projection head, CBN).
+#: Network families (clothgan.gan.networks): "article" is the reference design's pair (the
+#: classic Keras conditional GAN article), layer by layer; "projection" is
+#: clothgan.gan.projection's (spectral norm, projection head, CBN).
 NETWORKS = ("article", "projection")
 
-#: Named recipes. "seed": the tutorial's design. "quality": the tutorial's networks sampled from
+#: Named recipes. "reference": the reference design (the classic Keras conditional GAN
+#: article). "quality": the reference design's networks sampled from
 #: an EMA of the generator with a noise scale chosen on validation photos, best generator kept
 #: (the recipe that won at 60 CPU-minutes, README).
 #: "projection": the small-data techniques (spectral norm, projection discriminator,
 #: class-conditional batch norm, hinge loss, DiffAugment, EMA): ahead early, behind at 60 minutes.
-GAN_PRESETS = ("seed", "quality", "small-data", "projection")
+GAN_PRESETS = ("reference", "quality", "small-data", "projection")
+#: Earlier preset names still accepted: name -> current name.
+PRESET_ALIASES = {"seed": "reference"}
 #: The preset `clothgan train` and notebook 06 use unless told otherwise.
 DEFAULT_PRESET = "quality"
 
@@ -214,16 +218,16 @@ CLASS_MIXES = ("real", "as-is")
 
 #: Parts of the projection networks that GANConfig.without can switch off one at a time (the
 #: ablation in bench/ablation.py): spectral normalisation of D, D's projection head (replaced by
-#: the tutorial's label plane concatenated to the image), G's class-conditional batch norm
-#: (replaced by plain batch norm, with the tutorial's label plane stacked on the noise map).
+#: the reference design's label plane concatenated to the image), G's class-conditional batch norm
+#: (replaced by plain batch norm, with the reference design's label plane stacked on the noise map).
 PROJECTION_PARTS = ("spectral_norm", "projection_head", "conditional_bn")
 
 #: DiffAugment transforms (clothgan.gan.augment.POLICIES, kept here so configs need no TensorFlow).
 AUGMENT_POLICIES = ("color", "translation", "cutout")
 
-#: What each preset changes from GANConfig's (seed) defaults.
+#: What each preset changes from GANConfig's (reference) defaults.
 PRESET_CHANGES: dict[str, dict] = {
-    "seed": {},
+    "reference": {},
     "quality": dict(ema_decay=0.999, tune_truncation=True),
     # For a few hundred photos: DiffAugment and LeCam keep D from memorising them.
     "small-data": dict(ema_decay=0.999, tune_truncation=True, augment=("translation", "cutout"),
@@ -232,7 +236,7 @@ PRESET_CHANGES: dict[str, dict] = {
                        ema_decay=0.999, tune_truncation=True, g_filters=64, d_filters=64),
 }
 #: Every preset keeps its best-scoring generator: that changes only which weights are sampled
-#: (the seed run's validation FID swings by 30% between scorings).
+#: (the reference run's validation FID swings by 30% between scorings).
 PRESET_TRAINING: dict[str, dict] = {name: dict(keep_best="fid") for name in GAN_PRESETS}
 
 
@@ -240,7 +244,7 @@ PRESET_TRAINING: dict[str, dict] = {name: dict(keep_best="fid") for name in GAN_
 class GANConfig(Config):
     """The conditional GAN's architecture (see clothgan.gan.networks)."""
 
-    preset: str = "seed"          # the recipe's name (PRESET_CHANGES); networks say what is built
+    preset: str = "reference"     # the recipe's name (PRESET_CHANGES); networks say what is built
     networks: str = "article"     # "article" | "projection" (NETWORKS)
     latent_dim: int = 100
     image_size: int = 28
@@ -256,8 +260,6 @@ class GANConfig(Config):
     ema_decay: float = 0.0        # > 0: sample from an exponential moving average of G's weights
     tune_truncation: bool = False  # when training ends, choose the noise scale to sample with on
                                    # the validation split (needs keep_best; clothgan.training.selection)
-    aux_weight: float = 0.0       # > 0: D also classifies (trained on real images), G is pushed
-                                  # to make images D classifies as their label (projection only)
     without: tuple[str, ...] = ()  # PROJECTION_PARTS switched off (projection networks only)
     lecam_weight: float = 0.0     # > 0: LeCam regularisation of D (Tseng et al. 2021), this weight
     lecam_decay: float = 0.99     # decay of the moving averages of D's scores that LeCam uses
@@ -276,9 +278,9 @@ class GANConfig(Config):
              d_dropout=check_float("d_dropout", self.d_dropout, 0, 1, high_open=True),
              ema_decay=check_float("ema_decay", self.ema_decay, 0, 1, high_open=True),
              tune_truncation=check_bool("tune_truncation", self.tune_truncation),
-             aux_weight=check_float("aux_weight", self.aux_weight, 0),
              lecam_weight=check_float("lecam_weight", self.lecam_weight, 0),
              lecam_decay=check_float("lecam_decay", self.lecam_decay, 0, 1, high_open=True))
+        object.__setattr__(self, "preset", PRESET_ALIASES.get(self.preset, self.preset))
         if self.preset not in GAN_PRESETS:
             raise ConfigError(f"unknown preset {self.preset!r}; choose one of {', '.join(GAN_PRESETS)}")
         if self.image_size % 4:
@@ -289,7 +291,7 @@ class GANConfig(Config):
         if self.networks not in NETWORKS:
             raise ConfigError(f"networks must be one of {', '.join(NETWORKS)}, got {self.networks!r}")
         if self.networks == "article" and self.loss != "bce":
-            raise ConfigError("the tutorial's discriminator outputs a probability: loss must be 'bce'")
+            raise ConfigError("the reference design's discriminator outputs a probability: loss must be 'bce'")
         if self.networks == "projection" and self.loss != "hinge":
             raise ConfigError("the projection discriminator outputs a logit: loss must be 'hinge' "
                              "(preset('projection') sets it)")
@@ -297,9 +299,6 @@ class GANConfig(Config):
         if unknown:
             raise ConfigError(f"unknown augment policy {sorted(unknown)}; choose from "
                              f"{', '.join(AUGMENT_POLICIES)}")
-        if self.aux_weight < 0 or (self.aux_weight > 0 and self.networks != "projection"):
-            raise ConfigError(f"aux_weight must be >= 0, and > 0 only with the projection networks; "
-                             f"got {self.aux_weight} with {self.networks!r}")
         unknown = set(self.without) - set(PROJECTION_PARTS)
         if unknown:
             raise ConfigError(f"unknown part {sorted(unknown)} in without; choose from "
@@ -311,6 +310,10 @@ class GANConfig(Config):
     @classmethod
     def from_dict(cls, d: dict) -> "GANConfig":
         d = dict(d)
+        if d.get("aux_weight", 0.0):
+            raise ConfigError(f"aux_weight {d['aux_weight']}: the auxiliary classifier was removed "
+                              f"from clothgan; train this run with the version that wrote it")
+        d.pop("aux_weight", None)     # written as 0 by earlier versions: nothing to do
         if "networks" not in d:
             # Written before presets named their networks: "quality" then meant the hinge-loss
             # projection networks, which the preset is called now.
@@ -323,6 +326,9 @@ class GANConfig(Config):
 #: Numeric precision of every command (clothgan.core.hardware.resolve_precision): 16-bit compute
 #: where the hardware is built for it, mixed (16-bit on any hardware that has it), float32.
 PRECISIONS = ("auto", "mixed", "float32")
+#: Training schedules (clothgan.gan.ConditionalGAN) and earlier names still accepted.
+SCHEDULES = ("fused", "reference")
+SCHEDULE_ALIASES = {"article": "reference"}
 #: tf.distribute strategies (clothgan.training.strategy.resolve_strategy).
 STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
 
@@ -336,15 +342,16 @@ class TrainConfig(Config):
 
     Per step the discriminator sees `batch_size // 2` real images and generated ones, and the
     generator is updated on `fake_per_real * batch_size // 2` generated images.
-    schedule "article": the tutorial's loop exactly (D on the real half, D on a fresh fake half,
-    then G on a fresh full batch: three updates, three generator forwards per step).
+    schedule "reference": the reference design's loop exactly (D on the real half, D on a fresh
+    fake half, then G on a fresh full batch: three updates, three generator forwards per step);
+    "article", its earlier name, is still accepted.
     schedule "fused": the same three updates, all on one generator forward per step.
     """
 
     epochs: int = 180             # about 25 CPU-minutes on a 2-core AVX-512 BF16 CPU
     batch_size: int = 64
-    fake_per_real: int = 1        # the tutorial's G batch is the full batch: 2 fakes per real image
-    schedule: str = "fused"       # "fused" | "article"
+    fake_per_real: int = 1        # the reference design's G batch is the full batch: 2 per real image
+    schedule: str = "fused"       # "fused" | "reference" (SCHEDULES)
     lr: float = 2e-4              # Adam learning rate of G (and of D unless d_lr is set)
     beta_1: float = 0.5
     beta_2: float = 0.999
@@ -380,8 +387,9 @@ class TrainConfig(Config):
         if self.batch_size % 2:
             raise ConfigError(f"batch_size must be even and >= 2 (half real, half generated), "
                              f"got {self.batch_size}")
-        if self.schedule not in ("fused", "article"):
-            raise ConfigError(f"schedule must be 'fused' or 'article', got {self.schedule!r}")
+        object.__setattr__(self, "schedule", SCHEDULE_ALIASES.get(self.schedule, self.schedule))
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"schedule must be 'fused' or 'reference', got {self.schedule!r}")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got "
                               f"{self.precision!r}")
@@ -403,16 +411,19 @@ class TrainConfig(Config):
         return self.fake_per_real * self.real_per_step
 
     @classmethod
-    def article(cls, **changes) -> "TrainConfig":
-        """The tutorial's training: batch 64 (32 real + 32 fake for D, 64 for G), three updates, fp32."""
-        base = dict(batch_size=64, fake_per_real=2, schedule="article", precision="float32",
+    def reference(cls, **changes) -> "TrainConfig":
+        """The reference design's training: batch 64 (32 real + 32 generated for D, 64 for G),
+        three updates, float32."""
+        base = dict(batch_size=64, fake_per_real=2, schedule="reference", precision="float32",
                     epochs=100)
         base.update(changes)
         return cls(**base)
 
 
 def preset(name: str = DEFAULT_PRESET) -> tuple[GANConfig, TrainConfig]:
-    """(model, training) configs of a named recipe (GAN_PRESETS); change them with .replace()."""
+    """(model, training) configs of a named recipe (GAN_PRESETS or PRESET_ALIASES); change them
+    with .replace()."""
+    name = PRESET_ALIASES.get(name, name)
     if name not in PRESET_CHANGES:
         raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(GAN_PRESETS)}")
     return (GANConfig(preset=name, **PRESET_CHANGES[name]),

@@ -11,9 +11,9 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from .core.files import atomic_write, process_alive, read_json
-from .config import (check_choice_int, check_int, check_names, check_truncation,
+from .config import (PRESET_ALIASES, check_choice_int, check_int, check_names, check_truncation,
                      set_fields)
+from .core.files import atomic_write, process_alive, read_json
 from .errors import ClothganError, ConfigError
 
 RUN_FILE = "run.json"
@@ -31,7 +31,7 @@ class RunInfo:
     image_size: int
     channels: int
     latent_dim: int
-    preset: str = "seed"
+    preset: str = "reference"
     config: dict = field(default_factory=dict)   # the full configs used (data, model, training)
     epochs_done: int = 0
     truncation: float = 1.0   # noise scale to sample with (clothgan.training.selection.tune_truncation)
@@ -40,7 +40,8 @@ class RunInfo:
         if not isinstance(self.preset, str) or not isinstance(self.config, dict):
             raise ConfigError(f"preset must be a name and config a mapping, got {self.preset!r}, "
                               f"{type(self.config).__name__}")
-        set_fields(self, class_names=check_names("class_names", self.class_names),
+        set_fields(self, preset=PRESET_ALIASES.get(self.preset, self.preset),   # an earlier name
+                   class_names=check_names("class_names", self.class_names),
                    image_size=check_int("image_size", self.image_size, 8),
                    channels=check_choice_int("channels", self.channels, (1, 3)),
                    latent_dim=check_int("latent_dim", self.latent_dim, 1),

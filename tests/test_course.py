@@ -76,6 +76,8 @@ def test_the_lessons_build_the_networks_and_write_the_training_step():
     assert "d.trainable = False" in text["05"] and "train_on_batch" in text["05"]
     assert "def train_step(self, data)" in text["05"] and "GradientTape" in text["05"]
     assert "minimax" in text["06"] and "non-saturating" in text["06"]
+    assert "same_training(" in text["05"]                     # the learner's class is the library's
+    assert "schedule=\"reference\"" in text["06"] and "callbacks=" in text["06"]   # 06 trains it
 
 
 def test_same_network_checks_the_wiring_not_only_the_layers(capsys):

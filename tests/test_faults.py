@@ -70,7 +70,7 @@ def trained_run(tiny_data, tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CLOTHGAN_HOME", str(tmp_path_factory.mktemp("faults_home")))
         assert main(["train", "--out", str(out), "--dataset", tiny_data.dataset, "--epochs", "1",
-                     "--preset", "seed", *TINY_TRAIN]) == 0
+                     "--preset", "reference", *TINY_TRAIN]) == 0
     return out
 
 
@@ -319,7 +319,7 @@ def test_nan_in_the_first_epoch_does_not_cite_a_missing_checkpoint(tiny_data, tm
 
     out = tmp_path / "nan"
     with pytest.raises(TrainingDiverged) as err:
-        train(out, tiny_data, preset("seed")[0], TrainConfig(batch_size=16, epochs=2,
+        train(out, tiny_data, preset("reference")[0], TrainConfig(batch_size=16, epochs=2,
               precision="float32"), progress=False, verbose=False, callbacks=[_PoisonFirst()])
     message = str(err.value)
     assert "nothing was kept" in message and "--resume" not in message
@@ -331,7 +331,7 @@ def test_nan_in_the_first_epoch_does_not_cite_a_missing_checkpoint(tiny_data, tm
 def test_resume_accepts_the_same_settings_and_names_a_conflict(trained_run, tiny_data, tmp_path,
                                                                capsys):
     run = copy_run(trained_run, tmp_path / "run")
-    same = ["train", "--out", str(run), "--dataset", tiny_data.dataset, "--preset", "seed",
+    same = ["train", "--out", str(run), "--dataset", tiny_data.dataset, "--preset", "reference",
             *TINY_TRAIN, "--image-size", "28"]
     assert main([*same, "--epochs", "2", "--resume"]) == 0
     assert json.loads((run / "run.json").read_text())["epochs_done"] == 2
@@ -340,7 +340,7 @@ def test_resume_accepts_the_same_settings_and_names_a_conflict(trained_run, tiny
     assert main([*conflict, "--epochs", "3", "--resume"]) == 2
     one_line_error(capsys, "train", "--seed: run 7, given 8")
     assert main([*same, "--preset", "quality", "--epochs", "3", "--resume"]) == 2
-    one_line_error(capsys, "train", "--preset: run 'seed', given 'quality'")
+    one_line_error(capsys, "train", "--preset: run 'reference', given 'quality'")
 
 
 # -- 12: preparation that cannot fit is refused first; --max-images limits it -----------------
@@ -444,3 +444,22 @@ def test_no_progress_means_no_progress_bars(tiny_data, tmp_path, capfd):
     assert main(["train", "--out", str(tmp_path / "r"), "--dataset", tiny_data.dataset,
                  "--epochs", "1", *TINY_TRAIN]) == 0
     assert "prepare images" not in capfd.readouterr().err
+
+
+def test_a_run_written_before_the_renames_still_resumes(trained_run, tiny_data, tmp_path, capsys):
+    """run.json of earlier versions: preset 'seed', schedule 'article', aux_weight 0."""
+    run = copy_run(trained_run, tmp_path / "old")
+    info = json.loads((run / "run.json").read_text())
+    info["preset"] = info["config"]["model"]["preset"] = "seed"
+    info["config"]["model"]["aux_weight"] = 0.0
+    info["config"]["training"]["schedule"] = "article"
+    (run / "run.json").write_text(json.dumps(info))
+    old = ["train", "--out", str(run), "--dataset", tiny_data.dataset, "--preset", "seed",
+           "--schedule", "article", *TINY_TRAIN, "--image-size", "28"]
+    assert main([*old, "--epochs", "2", "--resume"]) == 0
+    assert json.loads((run / "run.json").read_text())["epochs_done"] == 2
+    capsys.readouterr()
+    info["config"]["model"]["aux_weight"] = 1.0          # a run that used the removed classifier
+    (run / "run.json").write_text(json.dumps(info))
+    assert main([*old, "--epochs", "3", "--resume"]) == 2
+    one_line_error(capsys, "train", "aux_weight 1.0")

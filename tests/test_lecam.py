@@ -26,12 +26,14 @@ def test_term_is_squared_distance_to_the_other_sides_average():
     gan = _gan(0.5)
     gan.lecam_ema.assign([1.0, -1.0])
     half = np.full((2, 1), 0.5, np.float32)                    # probability 0.5 = logit 0
-    assert float(gan.lecam(half, half)) == pytest.approx(0.5 * ((0 + 1) ** 2 + (0 - 1) ** 2), rel=1e-5)
+    # Real images are pulled towards the generated ones' average (-1), and the other way round.
+    assert float(gan.regulariser(half, 1.0)) == pytest.approx(0.5 * (0 + 1) ** 2, rel=1e-5)
+    assert float(gan.regulariser(half, 0.0)) == pytest.approx(0.5 * (0 - 0.99) ** 2, rel=1e-5)
     assert np.allclose(gan.lecam_ema.numpy(), [0.99, -0.99], atol=1e-6)   # decay 0.99 towards 0
-    assert float(gan.lecam(p_real=half)) == pytest.approx(0.5 * 0.99 ** 2, rel=1e-4)
+    assert float(gan.regulariser(half, 1.0)) == pytest.approx(0.5 * 0.99 ** 2, rel=1e-4)
 
 
-@pytest.mark.parametrize("schedule", ["fused", "article"])
+@pytest.mark.parametrize("schedule", ["fused", "reference"])
 def test_training_moves_the_averages(schedule):
     gan = _gan(0.5, schedule)
     gan.train_step(_batch())
@@ -48,7 +50,8 @@ def test_it_raises_the_discriminator_loss_of_the_same_step():
 
 def test_off_means_no_state_and_no_term():
     gan = _gan(0.0)
-    assert gan.lecam_ema is None and gan.lecam(None, None) == 0.0
+    half = np.full((2, 1), 0.5, np.float32)
+    assert gan.lecam_ema is None and gan.regulariser(half, 1.0) == 0.0
 
 
 def test_averages_survive_a_checkpoint(tmp_path):

@@ -1,4 +1,4 @@
-"""The seed preset's networks (the tutorial's layer-by-layer design) and the classic composite trap."""
+"""The reference preset's networks (the reference design, layer by layer) and the classic composite trap."""
 from __future__ import annotations
 
 import warnings
@@ -142,13 +142,13 @@ def test_forward_flops_counts_multiply_adds():
 
 
 def test_configs_validate_and_round_trip():
-    g_cfg, t_cfg = preset("seed")
+    g_cfg, t_cfg = preset("reference")
     t_cfg = t_cfg.replace(epochs=3)
     assert g_cfg == GANConfig() and t_cfg.epochs == 3
     assert GANConfig.from_dict(g_cfg.to_dict()) == g_cfg
     assert TrainConfig.from_dict(t_cfg.to_dict()) == t_cfg
-    art = TrainConfig.article()
-    assert (art.real_per_step, art.fake_per_step, art.schedule) == (32, 64, "article")
+    ref = TrainConfig.reference()
+    assert (ref.real_per_step, ref.fake_per_step, ref.schedule) == (32, 64, "reference")
     for bad in (dict(batch_size=7), dict(schedule="x"), dict(precision="fp8"), dict(epochs=0)):
         with pytest.raises(ValueError):
             TrainConfig(**bad)

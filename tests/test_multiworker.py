@@ -30,10 +30,10 @@ from clothgan.runs import read_run_info  # noqa: E402
 pytestmark = [pytest.mark.real_data, pytest.mark.slow]
 
 EPOCHS = 2
-# The seed preset on 64 real photos: 8 steps of 8 real + 8 generated images per epoch, float32
+# The reference preset on 64 real photos: 8 steps of 8 real + 8 generated images per epoch, float32
 # so that the comparison does not depend on bf16 hardware; no validation scoring (it would train
 # the judge classifier first).
-ARGS = ["--preset", "seed", "--max-images", "64", "--batch-size", "16", "--precision", "float32",
+ARGS = ["--preset", "reference", "--max-images", "64", "--batch-size", "16", "--precision", "float32",
         "--keep-best", "none", "--seed", "5", "--no-progress"]
 TIMEOUT = 90          # seconds any one launch may take before the test gives up on it
 

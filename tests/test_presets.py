@@ -11,20 +11,20 @@ from helpers import checkpoint_arrays, make_tiny_folder  # noqa: E402
 
 from clothgan.training.checkpoint import CHECKPOINT_FILE  # noqa: E402
 from clothgan.cli import main  # noqa: E402
-from clothgan.config import DEFAULT_PRESET, GAN_PRESETS, GANConfig, preset  # noqa: E402
+from clothgan.config import DEFAULT_PRESET, GAN_PRESETS, ConfigError, GANConfig, preset  # noqa: E402
 from clothgan.gan import build_discriminator, build_generator  # noqa: E402
 from clothgan.gan.saved import load_generator
 from clothgan.runs import read_run_info  # noqa: E402
 
 
 def test_quality_is_the_article_networks_with_ema_a_tuned_noise_scale_and_the_keeper():
-    seed, seed_training = preset("seed")
+    seed, seed_training = preset("reference")
     quality, quality_training = preset("quality")
-    assert DEFAULT_PRESET == "quality" and set(GAN_PRESETS) == {"seed", "quality", "small-data", "projection"}
+    assert DEFAULT_PRESET == "quality" and set(GAN_PRESETS) == {"reference", "quality", "small-data", "projection"}
     assert (quality.networks, quality.loss, quality.augment) == ("article", "bce", ())
     assert quality.ema_decay == 0.999 and seed.ema_decay == 0.0
     assert quality.tune_truncation and not seed.tune_truncation    # seed samples as the article
-    assert quality.replace(preset="seed", ema_decay=0.0, tune_truncation=False) == seed
+    assert quality.replace(preset="reference", ema_decay=0.0, tune_truncation=False) == seed
     assert quality_training == seed_training and quality_training.keep_best == "fid"
     g, d = build_generator(quality), build_discriminator(quality)
     assert g.get_layer("label_embedding") and d.get_layer("p_real")
@@ -53,7 +53,7 @@ def test_default_cli_run_trains_like_seed_and_samples_from_the_average(tmp_path)
     common = ["--dataset", str(data), "--batch-size", "16", "--epochs", "2", "--precision",
               "float32", "--seed", "3", "--keep-best", "none", "--no-progress"]
     assert main(["train", "--out", str(tmp_path / "q")] + common) == 0
-    assert main(["train", "--out", str(tmp_path / "s"), "--preset", "seed"] + common) == 0
+    assert main(["train", "--out", str(tmp_path / "s"), "--preset", "reference"] + common) == 0
     q, s = checkpoint_arrays(tmp_path / "q" / CHECKPOINT_FILE), checkpoint_arrays(tmp_path / "s" / CHECKPOINT_FILE)
     raw = [k for k in s if k.startswith(("generator/", "discriminator/"))]
     assert raw and all(np.array_equal(q[k], s[k]) for k in raw)
@@ -89,3 +89,16 @@ def test_cli_without_reaches_the_projection_networks(tmp_path, capsys):
     assert main(["train", "--out", str(tmp_path / "q"), "--preset", "quality", "--without",
                  "spectral_norm"] + common) == 2
     assert "'article' networks have none" in capsys.readouterr().err
+
+
+def test_old_names_are_accepted_as_aliases():
+    from clothgan.config import TrainConfig
+    from clothgan.pretrained import pretrained_dir
+
+    assert preset("seed") == preset("reference")
+    assert GANConfig(preset="seed").preset == "reference"
+    assert TrainConfig(schedule="article").schedule == "reference"
+    assert pretrained_dir("seed") == pretrained_dir("reference")
+    assert GANConfig.from_dict({**GANConfig().to_dict(), "aux_weight": 0.0}) == GANConfig()
+    with pytest.raises(ConfigError, match="aux_weight"):
+        GANConfig.from_dict({**GANConfig().to_dict(), "aux_weight": 1.0})

@@ -23,7 +23,7 @@ from clothgan.gan.saved import load_generator
 from clothgan.runs import read_run_info  # noqa: E402
 from clothgan.training.train import train  # noqa: E402
 
-SHAPES = {"seed": (28, 1), "quality": (28, 1), "quality-rgb64": (64, 3)}
+SHAPES = {"reference": (28, 1), "quality": (28, 1), "quality-rgb64": (64, 3)}
 
 
 def test_every_configuration_ships_a_generator():

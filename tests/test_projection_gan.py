@@ -105,37 +105,8 @@ def test_projection_steps_change_only_their_network_and_ema_follows_g():
                    zip(gan.sampling_weights(), gan.generator.get_weights()))
 
 
-def test_auxiliary_classifier_learns_labels_of_real_images_and_steers_g():
-    with pytest.raises(ValueError, match="aux_weight"):
-        GANConfig(aux_weight=1.0)                      # the seed preset has no class head
-    aux = SMALL.replace(aux_weight=1.0, augment=())
-    gan = _gan(cfg=aux)
-    gan.compile(adam(1e-3), adam(1e-3))     # a fast rate: 30 steps must show the class head learn
-    images, labels = _batch(16)
-    out = np.asarray(gan.discriminator([images, labels]))
-    assert out.shape == (16, 11)
-
-    def ce():
-        logits = np.asarray(gan.discriminator([images, labels]))[:, 1:]
-        logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
-        return float(-np.mean(logp[np.arange(16), np.asarray(labels)]))
-
-    before = ce()
-    for _ in range(30):
-        loss, p = gan.discriminator_step(images, labels, 1.0)
-    assert ce() < before - 0.1                         # D learns these real images' classes
-    assert np.asarray(p).shape == (16, 1)               # only the realness column is D's verdict
-    # G's loss carries the class term: it differs from the same model without it.
-    plain = _gan(cfg=SMALL.replace(augment=()))
-    plain.discriminator.set_weights(gan.discriminator.get_weights()[:len(plain.discriminator.weights)])
-    noise, fake_labels = gan.sample_latent(16)
-    fake = gan.generator([noise, fake_labels])
-    p_aux, cls = gan._split(gan.discriminator([fake, fake_labels]))
-    assert float(gan._g_loss(p_aux) + gan._aux(cls, fake_labels)) > float(gan._g_loss(p_aux))
-
-
-def test_projection_fused_and_article_steps_train_with_augmentation():
-    for schedule in ("fused", "article"):
+def test_projection_fused_and_reference_steps_train_with_augmentation():
+    for schedule in ("fused", "reference"):
         gan = _gan(schedule)
         g0, d0 = _trainable(gan.generator), _trainable(gan.discriminator)
         images, labels = _batch()
@@ -229,7 +200,7 @@ def test_projection_generator_loads_in_a_fresh_process(cli_run):
 
 
 def test_projection_trains_under_mirrored_strategy_on_two_logical_cpus(tiny_data, tmp_path):
-    """Spectral norm, EMA and the class head all update inside a 2-replica MirroredStrategy."""
+    """Spectral norm and EMA update inside a 2-replica MirroredStrategy."""
     script = f"""
 import json
 import numpy as np, tensorflow as tf
@@ -238,7 +209,7 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 from clothgan.training.train import train
 from clothgan.config import DataConfig, GANConfig, TrainConfig, preset
 from clothgan.gan.saved import load_generator
-model = preset("projection")[0].replace(g_filters=16, d_filters=16, aux_weight=1.0)
+model = preset("projection")[0].replace(g_filters=16, d_filters=16)
 cfg = TrainConfig(batch_size=16, epochs=2, precision="float32", seed=7, strategy="mirrored")
 r = train({str(tmp_path / "m")!r}, DataConfig(dataset={tiny_data.dataset!r}), model, cfg,
           progress=False, verbose=False)

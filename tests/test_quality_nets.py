@@ -12,7 +12,7 @@ from clothgan.gan.projection import _levels, build_projection_discriminator, bui
 
 def _cfg(size=28, channels=1, without=()):
     return SimpleNamespace(latent_dim=16, image_size=size, channels=channels, num_classes=10,
-                           g_filters=16, d_filters=16, leaky_slope=0.2, aux_weight=0.0,
+                           g_filters=16, d_filters=16, leaky_slope=0.2,
                            embedding_dim=8, without=without)
 
 

@@ -21,7 +21,7 @@ from clothgan.runs import generator_dir, read_run_info, TRUNCATION_FILE  # noqa:
 from clothgan.training.selection import read_best, ValidationScorer  # noqa: E402
 from clothgan.training.train import train  # noqa: E402
 
-SEED = preset("seed")[0]     # the article's design: what these tests check
+SEED = preset("reference")[0]     # the reference design: what these tests check
 KEEP = TrainConfig(batch_size=16, epochs=3, precision="float32", seed=3, keep_best="fid",
                    eval_every=1)
 
@@ -107,7 +107,7 @@ def test_training_ends_by_choosing_the_noise_scale_that_generate_uses(tiny_data,
 
     script = Scripted([4.0, 2.0, 3.0, 4.0, 2.0, 3.0])
     monkeypatch.setattr(ValidationScorer, "__call__", script.__call__)
-    # The article's design (the seed preset) samples plain N(0, 1) noise, as the article does.
+    # The reference design (the reference preset) samples plain N(0, 1) noise, as the article does.
     plain = train(tmp_path / "plain", tiny_data, SEED, training=KEEP, progress=False, verbose=False)
     assert plain.truncation is None and script.truncations == []
     assert read_run_info(tmp_path / "plain" / "best").truncation == 1.0

@@ -18,7 +18,7 @@ from clothgan.runs import read_run_info  # noqa: E402
 from clothgan.training.train import train, TrainingDiverged  # noqa: E402
 
 # 8 real + 8 generated images per step, float32 so results do not depend on bf16 hardware.
-SEED = preset("seed")[0]     # the article's design: what these tests check
+SEED = preset("reference")[0]     # the reference design: what these tests check
 TINY = TrainConfig(batch_size=16, epochs=3, precision="float32", seed=7)
 
 
@@ -54,7 +54,7 @@ def test_run_directory_is_self_describing(finished_run):
     out = finished_run.run_dir
     info = read_run_info(out)
     assert info.class_names == CLASSES and info.epochs_done == 3
-    assert (info.image_size, info.channels, info.latent_dim, info.preset) == (28, 1, 100, "seed")
+    assert (info.image_size, info.channels, info.latent_dim, info.preset) == (28, 1, 100, "reference")
     assert TrainConfig.from_dict(info.config["training"]) == TINY
     g, _ = load_generator(out)
     images = np.asarray(g([np.zeros((4, 100), "float32"), np.arange(4, dtype="int32")]))
@@ -252,7 +252,7 @@ data = DataConfig(dataset={tiny_data.dataset!r})
 out = {{}}
 for strategy in ("mirrored", "default"):
     cfg = TrainConfig(batch_size=16, epochs=3, precision="float32", seed=7, strategy=strategy)
-    r = train({str(tmp_path)!r} + "/" + strategy, data, preset("seed")[0], training=cfg, progress=False, verbose=False)
+    r = train({str(tmp_path)!r} + "/" + strategy, data, preset("reference")[0], training=cfg, progress=False, verbose=False)
     out[strategy] = {{"replicas": r.replicas, "d_loss": [h["d_loss"] for h in r.history]}}
     if strategy == "mirrored":
         s = r.gan.distribute_strategy

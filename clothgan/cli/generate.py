@@ -11,12 +11,13 @@ from .common import add_precision, names, positive_int, seed, truncation
 NEEDS_TENSORFLOW = True
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    from ..pretrained import PRETRAINED
+    from ..pretrained import PRETRAINED, PRETRAINED_ALIASES
 
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--run", metavar="RUN_DIR",
                         help="run directory written by `clothgan train` (holds run.json, generator.keras)")
-    source.add_argument("--pretrained", choices=tuple(PRETRAINED), metavar="NAME",
+    source.add_argument("--pretrained", choices=tuple(PRETRAINED) + tuple(PRETRAINED_ALIASES),
+                        metavar="NAME",
                         help="a generator shipped with clothgan instead of your own run: "
                              + "; ".join(f"{k}: {v}" for k, v in PRETRAINED.items()))
     parser.add_argument("--generator", choices=("best", "last"), default="best",

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import DEFAULT_PRESET, GAN_PRESETS, KEEP_BEST, STRATEGIES, preset
+from ..config import (DEFAULT_PRESET, GAN_PRESETS, KEEP_BEST, PRESET_ALIASES, SCHEDULE_ALIASES,
+                      SCHEDULES, STRATEGIES, preset)
 from .common import add_precision, fraction, names, positive_float, positive_int, seed
 
 _, _DEFAULT = preset(DEFAULT_PRESET)
@@ -15,14 +16,15 @@ NEEDS_TENSORFLOW = True
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="RUN_DIR",
                         help="run directory: checkpoint, samples, history, generator.keras, run.json")
-    parser.add_argument("--preset", choices=GAN_PRESETS, default=None,
-                        help=f"recipe (default {DEFAULT_PRESET}): seed, the classic Keras CGAN "
-                             "design; quality, the same networks sampled from a moving average "
+    parser.add_argument("--preset", choices=GAN_PRESETS + tuple(PRESET_ALIASES), default=None,
+                        metavar="{" + ",".join(GAN_PRESETS) + "}",
+                        help=f"recipe (default {DEFAULT_PRESET}): reference, the reference design "
+                             "(the classic Keras conditional GAN article; 'seed' is its old name); quality, the same networks sampled from a moving average "
                              "of the generator; projection, spectral-norm projection "
                              "discriminator, class-conditional batch norm generator, hinge loss, "
                              "DiffAugment, EMA. All keep their best-scoring generator")
     parser.add_argument("--g-filters", type=positive_int, default=None,
-                        help="generator width (default: the preset's; 128 for seed and quality)")
+                        help="generator width (default: the preset's; 128 for reference and quality)")
     parser.add_argument("--d-filters", type=positive_int, default=None,
                         help="discriminator width (default: the preset's)")
     parser.add_argument("--without", type=names, default=None, metavar="PART,PART",
@@ -33,13 +35,15 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                              "a larger number extends the run")
     parser.add_argument("--batch-size", type=positive_int, default=None,
                         help=f"discriminator batch: half real, half generated (default "
-                             f"{_DEFAULT.batch_size}, the tutorial's 64)")
+                             f"{_DEFAULT.batch_size}, the reference design's 64)")
     parser.add_argument("--fake-per-real", type=positive_int, default=None,
                         help=f"generated images per real image in the generator's update (default "
-                             f"{_DEFAULT.fake_per_real}; the tutorial's loop uses 2)")
-    parser.add_argument("--schedule", choices=("fused", "article"), default=None,
-                        help="fused: one generator pass serves both updates (default); article: "
-                             "the tutorial's three separate updates per step")
+                             f"{_DEFAULT.fake_per_real}; the reference design's loop uses 2)")
+    parser.add_argument("--schedule", choices=SCHEDULES + tuple(SCHEDULE_ALIASES), default=None,
+                        metavar="{" + ",".join(SCHEDULES) + "}",
+                        help="fused: one generator pass serves all three updates (default); "
+                             "reference: the reference design's three updates, three generator "
+                             "passes per step ('article' is its old name)")
     parser.add_argument("--lr", type=positive_float, default=None,
                         help=f"Adam learning rate of the generator, and of the discriminator unless "
                              f"--d-lr is given (default {_DEFAULT.lr})")
@@ -125,11 +129,14 @@ def resume_conflicts(args: argparse.Namespace, stored: dict) -> list[str]:
     if args.preset:
         given[("model", "preset")] = args.preset
     given |= {(None, f): getattr(args, f) for f in _RUN_ARGS if getattr(args, f) is not None}
+    aliases = {"preset": PRESET_ALIASES, "schedule": SCHEDULE_ALIASES}   # old names, same thing
     out = []
     for (group, name), value in given.items():
         have = stored.get(name) if group is None else stored.get(group, {}).get(name)
         if isinstance(have, list):
             have = tuple(have)
+        if name in aliases:
+            have, value = aliases[name].get(have, have), aliases[name].get(value, value)
         if have != value:
             out.append(f"--{name.replace('_', '-')}: run {have!r}, given {value!r}")
     return out

@@ -1,6 +1,7 @@
-"""Checking a network written in a notebook against the library's: the library is the code the
-learner just wrote, kept. Two checks: the same layers, and, with the learner's weights copied
-across, the same outputs for the same inputs."""
+"""Checking code written in a notebook against the library's: the library is the code the
+learner just wrote, kept. For a network: the same layers, and, with the learner's weights copied
+across, the same outputs for the same inputs. For a training class: the same weights after the
+same steps from the same start."""
 from __future__ import annotations
 
 import numpy as np
@@ -85,3 +86,19 @@ def same_network(mine, theirs, names=("yours", "clothgan's")) -> bool:
     print(f"with your weights in clothgan's network, the outputs differ by at most {diff:.1e}: "
           + ("the same network." if ok else "not the same wiring."))
     return ok
+
+
+def same_training(mine, theirs, names=("yours", "clothgan's"), atol: float = 1e-6) -> bool:
+    """After both models trained from the same start on the same batches: compare every weight
+    of their generators and discriminators, print the largest difference, and return whether
+    they agree within atol (the two classes did the same arithmetic)."""
+    a = mine.generator.get_weights() + mine.discriminator.get_weights()
+    b = theirs.generator.get_weights() + theirs.discriminator.get_weights()
+    if [w.shape for w in a] != [w.shape for w in b]:
+        print(f"{names[0]} and {names[1]} networks differ in shape: not the same models.")
+        return False
+    diff = max(float(np.max(np.abs(x - y))) for x, y in zip(a, b))
+    same = diff <= atol
+    print(f"{sum(w.size for w in a):,} weights each; the largest difference between {names[0]} and "
+          f"{names[1]} is {diff:.1e}: " + ("the same training." if same else "they trained differently."))
+    return same

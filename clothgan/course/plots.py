@@ -158,11 +158,9 @@ def side_by_side(rows: Mapping[str, Sequence[np.ndarray]], fig=None, cell: float
 
 def pixel_histograms(named: Mapping[str, np.ndarray], ax=None, bins: int = 64,
                      title: str = "Pixel values"):
-    """Overlaid histograms of pixel values in [-1, 1] (uint8 arrays are rescaled first).
-
-    Pixels of exactly +1 (white padding) are counted in the legend, not drawn: their spike
-    would flatten every other bin.
-    """
+    """Overlaid histograms of pixel values in [-1, 1] (uint8 arrays are rescaled first). Pixels
+    of exactly +1 (white padding) are counted in the legend, not drawn: their spike would flatten
+    every other bin."""
     fig, ax = _ax(ax, (7, 3.5))
     for name, a in named.items():
         a = np.asarray(a)
@@ -214,6 +212,15 @@ def discriminator_scores(scores: Mapping[str, np.ndarray], ax=None,
     return fig
 
 
+def toy_points(runs: Mapping[str, tuple], fig=None, panel: float = 3.0):
+    """2-D points coloured by class, one panel per entry: runs[name] = (points (N, 2), labels)."""
+    fig = _fig(fig, (panel * len(runs), panel + 0.3))
+    for ax, (name, (xy, labels)) in zip(np.atleast_1d(fig.subplots(1, len(runs))), runs.items()):
+        ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap="tab10", vmin=0, vmax=9, s=2, alpha=0.5)
+        ax.set(xlim=(-3, 3), ylim=(-3, 3), aspect="equal", xticks=[], yticks=[], title=name)
+    return fig
+
+
 def step_curves(runs: Mapping[str, Mapping[str, Sequence[float]]], keys=("d_loss", "d_acc", "g_loss"),
                 fig=None, title: str | None = None):
     """Per-step curves of several short runs side by side, one panel per key (runs[name][key])."""
@@ -249,8 +256,7 @@ def generator_losses(ax=None):
 
 
 def training_histories(histories: Mapping[str, Sequence[Mapping[str, float]]], fig=None):
-    """training_history() of several runs, one row of panels each (a healthy run beside a failing
-    one)."""
+    """training_history() of several runs, one row of panels each (healthy beside failing)."""
     fig = _fig(fig, (10, 3.4 * len(histories)))
     for sub, (name, history) in zip(np.atleast_1d(fig.subfigures(len(histories), 1)),
                                     histories.items()):
@@ -397,10 +403,8 @@ def per_class_bars(values: Mapping[str, float], references: Mapping[str, float],
 
 def nearest_pairs(pairs: np.ndarray, distances: Sequence[float], threshold: float | None = None,
                   fig=None, cell: float = 1.1):
-    """Closest synthetic images (top) above their nearest training image (bottom), with distances.
-
-    `pairs` is (k, 2, H, W, C) as in metrics.Memorisation.pairs.
-    """
+    """Closest synthetic images (top) above their nearest training image (bottom), with
+    distances; `pairs` is (k, 2, H, W, C) as in metrics.Memorisation.pairs."""
     cols = [f"d={d:.3f}" + (" *" if threshold is not None and d <= threshold else "")
             for d in distances]
     fig = image_grid([list(pairs[:, 0]), list(pairs[:, 1])], row_labels=["synthetic", "nearest\ntrain"],
@@ -414,11 +418,9 @@ def nearest_pairs(pairs: np.ndarray, distances: Sequence[float], threshold: floa
 
 def mask_overlay(image: np.ndarray, mask: np.ndarray, ax=None, truth: np.ndarray | None = None,
                  title: str | None = None):
-    """A photo (uint8 RGB) with its garment mask: outside dimmed, the outline in red.
-
-    With `truth` (a known mask), errors are coloured instead: red where the mask took background,
-    blue where it missed garment.
-    """
+    """A photo (uint8 RGB) with its garment mask: outside dimmed, the outline in red. With
+    `truth` (a known mask), errors are coloured instead: red where the mask took background,
+    blue where it missed garment."""
     fig, ax = _ax(ax, (3, 3.6))
     img = to_display(image)
     m = mask >= 128 if mask.dtype == np.uint8 else mask.astype(bool)

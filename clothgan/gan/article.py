@@ -1,4 +1,5 @@
-"""The tutorial's two networks, layer by layer (the `seed` and `quality` presets build these).
+"""The reference design's two networks, layer by layer (the `reference` and `quality` presets
+build these): the classic Keras conditional GAN article's.
 
 Call conventions (shared with clothgan.runs): generator([noise (N, latent_dim) float32,
 labels (N,) int32]) -> images (N, H, W, C) in [-1, 1]; discriminator([images, labels]) ->
@@ -14,7 +15,7 @@ from .layers import SingleFilterConv2D, dtype_policy, label_plane
 
 
 def build_article_discriminator(cfg: GANConfig, dtype=None) -> keras.Model:
-    """Image + class -> P(real): the tutorial's design layer by layer.
+    """Image + class -> P(real): the reference design, layer by layer.
 
     The label is embedded (num_classes -> embedding_dim), projected to one HxW plane and stacked
     onto the image as an extra channel; two stride-2 3x3 convolutions with LeakyReLU, Flatten,
@@ -38,7 +39,7 @@ def build_article_discriminator(cfg: GANConfig, dtype=None) -> keras.Model:
 
 
 def build_article_generator(cfg: GANConfig, dtype=None, fast_output_conv: bool = True) -> keras.Model:
-    """Noise + class -> image in [-1, 1]: the tutorial's design layer by layer.
+    """Noise + class -> image in [-1, 1]: the reference design, layer by layer.
 
     The label becomes one (size/4)^2 plane; the noise a Dense (size/4)^2 x g_filters map with
     LeakyReLU; both are stacked and upsampled twice by stride-2 4x4 transposed convolutions with

@@ -12,58 +12,60 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from ..config import TrainConfig
+from ..config import SCHEDULE_ALIASES, SCHEDULES, TrainConfig
+from .losses import LeCam, NoRegulariser, make_loss
 
 METRICS = ("d_loss", "g_loss", "d_real_acc", "d_fake_acc")
 
 
+def schedule_name(schedule: str) -> str:
+    """The schedule's current name (SCHEDULE_ALIASES) or a ValueError."""
+    schedule = SCHEDULE_ALIASES.get(schedule, schedule)
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be 'fused' or 'reference', got {schedule!r}")
+    return schedule
+
+
 class ConditionalGAN(keras.Model):
-    """Generator + discriminator with a custom `train_step`.
+    """Generator + discriminator with a custom `train_step`: notebook 05's class, kept.
 
     Data: batches of (real images in [-1, 1], integer labels). Per step, with r real images:
-    schedule "fused": the generator makes `fake_per_real * r` images once; D takes a step on the
-    reals (-> 1), then one on those images (-> 0), then G takes one on the same images judged by
-    the updated D (-> 1): the article's three updates from one generator pass.
-    schedule "article": the tutorial's three updates — D on the reals, D on r fresh fakes, G on
-    `fake_per_real * r` fresh fakes through the updated D.
+    schedule "reference": the reference design's three updates, as notebook 05 writes them: D on
+    the reals, D on r fresh generated images, G on `fake_per_real * r` fresh ones through the
+    updated D. schedule "fused": the same three updates from one generator pass of
+    `fake_per_real * r` images: D on the reals, D on those images, G on the same images judged
+    by the updated D.
     `call(inputs)` is the generator, so the model samples like `generator([noise, labels])`.
 
-    loss "bce": the discriminator outputs a probability (the seed preset). loss "hinge": it
-    outputs a logit; D minimises relu(1 - real) + relu(1 + fake), G minimises -fake.
+    loss: a clothgan.gan.losses object or its name: "bce" (D outputs a probability, the
+    reference design) or "hinge" (D outputs a logit). regulariser: what D's loss gains on each
+    batch (lecam_weight > 0: clothgan.gan.losses.LeCam).
     augment: a DiffAugment policy (clothgan.gan.augment) applied to every image D sees, real or
-    fake, with a per-step stateless seed drawn from the checkpointed seed stream.
+    generated, with seeds from the model's seed stream.
     ema_decay > 0: `ema_weights` track an exponential moving average of G's weights after each
     G update (BN statistics copied); `sampling_weights()` returns them for sampling.
-    lecam_weight > 0: LeCam regularisation of D (Tseng et al. 2021), for small datasets: D's loss
-    gains lecam_weight * (mean((s_real - ema_fake)^2) + mean((s_fake - ema_real)^2)), s being D's
-    logit and ema_real / ema_fake moving averages (decay lecam_decay) of its batch-mean scores.
-    It keeps D's scores of real and generated images from drifting apart when D can memorise.
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, *,
                  num_classes: int | None = None, fake_per_real: int = 2,
-                 schedule: str = "fused", seed: int = 0, loss: str = "bce",
-                 augment: tuple[str, ...] = (), ema_decay: float = 0.0, aux_weight: float = 0.0,
+                 schedule: str = "fused", seed: int = 0, loss="bce",
+                 augment: tuple[str, ...] = (), ema_decay: float = 0.0,
                  lecam_weight: float = 0.0, lecam_decay: float = 0.99, **kwargs):
         kwargs.setdefault("name", "conditional_gan")
         super().__init__(**kwargs)
-        if schedule not in ("fused", "article"):
-            raise ValueError(f"schedule must be 'fused' or 'article', got {schedule!r}")
-        self.generator = generator
-        self.discriminator = discriminator
+        self.generator, self.discriminator = generator, discriminator
         self.latent_dim = int(generator.inputs[0].shape[-1])
         self.num_classes = int(num_classes or _generator_classes(generator))
-        if loss not in ("bce", "hinge"):
-            raise ValueError(f"loss must be 'bce' or 'hinge', got {loss!r}")
-        self.loss_kind = loss
-        self.augment = tuple(augment)
+        self.schedule = schedule_name(schedule)
         self.fake_per_real = int(fake_per_real)
-        self.schedule = schedule
-        # The noise and fake-label stream: a variable, so checkpoints carry its state.
+        self.gan_loss = make_loss(loss)
+        self.regulariser = (LeCam(self.gan_loss, lecam_weight, lecam_decay) if lecam_weight > 0
+                            else NoRegulariser())
+        self.augment = tuple(augment)
+        # The noise and label stream: a variable, so checkpoints carry its state.
         self.noise_seed = keras.random.SeedGenerator(seed, name="noise_seed")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
         self.ema_decay = float(ema_decay)
-        self.aux_weight = float(aux_weight)
         # One copy of each generator variable (trainable or not, in get_weights() order).
         self.ema_weights, self.ema_steps = [], None
         if self.ema_decay > 0:
@@ -72,15 +74,14 @@ class ConditionalGAN(keras.Model):
                                 for i, v in enumerate(generator.weights)]
             self.ema_steps = keras.Variable(0, dtype="int64", trainable=False, autocast=False,
                                             name="ema_steps", aggregation="only_first_replica")
-        self.lecam_weight, self.lecam_decay = float(lecam_weight), float(lecam_decay)
-        self.lecam_ema = None   # [moving average of D's mean score on reals, on fakes]
-        if self.lecam_weight > 0:
-            self.lecam_ema = keras.Variable([0.0, 0.0], dtype="float32", trainable=False,
-                                            autocast=False, name="lecam_ema",
-                                            aggregation="only_first_replica")
         # Both networks are built Functional models; without this, fit() under a distribution
         # strategy tries a symbolic call with the (images, labels) batch.
         self.built = True
+
+    @property
+    def lecam_ema(self):
+        """LeCam's moving averages of D's logits on [real, generated] images (None without it)."""
+        return self.regulariser.ema
 
     @classmethod
     def from_config_objects(cls, generator, discriminator, train_cfg: TrainConfig,
@@ -89,21 +90,15 @@ class ConditionalGAN(keras.Model):
         if model_cfg is not None:
             extra = dict(num_classes=model_cfg.num_classes, loss=model_cfg.loss,
                          augment=model_cfg.augment, ema_decay=model_cfg.ema_decay,
-                         aux_weight=model_cfg.aux_weight, lecam_weight=model_cfg.lecam_weight,
-                         lecam_decay=model_cfg.lecam_decay)
+                         lecam_weight=model_cfg.lecam_weight, lecam_decay=model_cfg.lecam_decay)
         return cls(generator, discriminator, fake_per_real=train_cfg.fake_per_real,
                    schedule=train_cfg.schedule, seed=train_cfg.seed, **extra)
 
     def compile(self, d_optimizer: keras.optimizers.Optimizer, g_optimizer: keras.optimizers.Optimizer,
-                loss_fn: keras.losses.Loss | None = None, **kwargs):
-        """Two optimizers and the adversarial loss (default: binary cross-entropy on probabilities).
-
-        kwargs go to keras.Model.compile (jit_compile, steps_per_execution).
-        """
+                **kwargs):
+        """The two optimizers; kwargs go to keras.Model.compile (jit_compile, steps_per_execution)."""
         super().compile(**kwargs)
-        self.d_optimizer = d_optimizer
-        self.g_optimizer = g_optimizer
-        self.loss_fn = loss_fn or keras.losses.BinaryCrossentropy()
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
         # Build slots now: checkpoints can then be restored before the first step.
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
@@ -130,91 +125,80 @@ class ConditionalGAN(keras.Model):
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
 
-    # -- pieces ------------------------------------------------------------------------------
+    # -- the pieces of notebook 05 -------------------------------------------------------------
     def sample_latent(self, n):
-        """(noise, labels) for n generated images: standard normal noise, uniform classes.
-
-        Drawn from the checkpointed seed stream; each replica folds in its id so that replicas
-        of a distributed step generate different images.
-        """
-        seed = ops.cast(self.noise_seed.next(), "int64")
-        ctx = tf.distribute.get_replica_context()
-        replica = ctx.replica_id_in_sync_group if ctx is not None else 0
-        seed = tf.random.experimental.stateless_fold_in(seed, replica)
-        noise_seed, label_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-        noise = tf.random.stateless_normal((n, self.latent_dim), seed=noise_seed)
-        labels = tf.random.stateless_uniform((n,), seed=label_seed, minval=0,
-                                             maxval=self.num_classes, dtype=tf.int32)
+        """(noise, labels) for n generated images: standard normal noise, uniform classes, from
+        the model's seed stream (on several replicas, each replica draws its own)."""
+        if _replicas() > 1:
+            return self._replica_latent(n)
+        noise = keras.random.normal((n, self.latent_dim), seed=self.noise_seed)
+        labels = keras.random.randint((n,), 0, self.num_classes, seed=self.noise_seed, dtype="int32")
         return noise, labels
 
-    def _loss(self, target: float, p):
-        """D's loss (target 1: real, 0: fake); with hinge, target 1.0 from generator_step is G's."""
-        if self.loss_kind == "hinge":
-            return self._hinge(ops.relu(1.0 - p) if target == 1.0 else ops.relu(1.0 + p))
-        return self.loss_fn(ops.full_like(p, target), p)
+    def _replica_latent(self, n):
+        noise_seed, label_seed = tf.unstack(tf.random.experimental.stateless_split(
+            _replica_seeds(self.noise_seed, 0), 2))
+        return (tf.random.stateless_normal((n, self.latent_dim), seed=noise_seed),
+                tf.random.stateless_uniform((n,), seed=label_seed, minval=0,
+                                            maxval=self.num_classes, dtype=tf.int32))
 
-    def _g_loss(self, p):
-        if self.loss_kind == "hinge":
-            return self._hinge(-p)
-        return self.loss_fn(ops.ones_like(p), p)
+    def discriminator_step(self, images, labels, target: float):
+        """One update of D alone on a batch that is all real (target 1) or all generated (0)."""
+        with tf.GradientTape() as tape:
+            p = self.discriminator([self.augment_images(images), labels], training=True)
+            loss = self.gan_loss.discriminator(p, target) + self.regulariser(p, target)
+        self._apply(self.d_optimizer, tape, loss, self.discriminator.trainable_weights)
+        return loss, p
 
-    def _split(self, p):
-        """(realness, class logits or None) of a discriminator output."""
-        if self.aux_weight > 0:
-            return p[:, :1], p[:, 1:]
-        return p, None
+    def generator_step(self, n):
+        """One update of G alone: n generated images pushed towards D's "real"."""
+        noise, labels = self.sample_latent(n)
+        with tf.GradientTape() as tape:
+            fake = self.generator([noise, labels], training=True)
+            p = self.discriminator([self.augment_images(fake), labels], training=True)
+            loss = self.gan_loss.generator(p)
+        self._apply(self.g_optimizer, tape, loss, self.generator.trainable_weights)
+        self.update_ema()
+        return loss, p
 
-    def _aux(self, class_logits, labels):
-        """aux_weight x cross-entropy of D's class logits (0 without the auxiliary classifier)."""
-        if class_logits is None:
-            return 0.0
-        ce = keras.losses.sparse_categorical_crossentropy(labels, ops.cast(class_logits, "float32"),
-                                                          from_logits=True)
-        return self.aux_weight * self._hinge(ce)   # _hinge: mean / replicas
+    def train_step(self, data):
+        real, labels = data[0], data[1]
+        n = ops.shape(real)[0]
+        if self.schedule == "reference":
+            loss_real, p_real = self.discriminator_step(real, labels, 1.0)
+            noise, fake_labels = self.sample_latent(n)
+            fake = self.generator([noise, fake_labels], training=False)
+            loss_fake, p_fake = self.discriminator_step(fake, fake_labels, 0.0)
+            g_loss, _ = self.generator_step(self.fake_per_real * n)
+        else:
+            loss_real, loss_fake, g_loss, p_real, p_fake = self._fused_step(real, labels)
+        return self._track((loss_real + loss_fake) / 2, g_loss, p_real, p_fake)
 
-    def _hinge(self, values):
-        # Divided by the replica count like keras.losses (per-replica gradients are summed).
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        return ops.mean(ops.cast(values, "float32")) / replicas
+    def _fused_step(self, real, labels):
+        """The three updates with one generator pass: G's tape is open around D's two updates
+        (not recorded), so that G's loss is differentiated through the images D just judged."""
+        noise, fake_labels = self.sample_latent(self.fake_per_real * ops.shape(real)[0])
+        with tf.GradientTape() as tape:
+            fake = self.generator([noise, fake_labels], training=True)
+            with tape.stop_recording():
+                loss_real, p_real = self.discriminator_step(real, labels, 1.0)
+                loss_fake, p_fake = self.discriminator_step(ops.stop_gradient(fake), fake_labels, 0.0)
+            # G is judged by the D its update follows, as in the reference schedule: judged by
+            # the D of before, D won within two epochs on some seeds (docs/experiments.md).
+            p = self.discriminator([self.augment_images(fake), fake_labels], training=True)
+            g_loss = self.gan_loss.generator(p)
+        self._apply(self.g_optimizer, tape, g_loss, self.generator.trainable_weights)
+        self.update_ema()
+        return loss_real, loss_fake, g_loss, p_real, p_fake
 
-    def _score(self, p):
-        """D's unbounded score: its logit (hinge outputs one; a bce probability is inverted)."""
-        p = ops.cast(p, "float32")
-        if self.loss_kind == "hinge":
-            return p
-        p = ops.clip(p, 1e-6, 1.0 - 1e-6)
-        return ops.log(p) - ops.log1p(-p)
-
-    def lecam(self, p_real=None, p_fake=None):
-        """D's LeCam term (0 without it), updating the moving averages after using them.
-
-        Either side may be None: the article schedule judges reals and fakes in separate updates.
-        """
-        if self.lecam_ema is None:
-            return 0.0
-        ema = ops.stop_gradient(self.lecam_ema)
-        term, new, d = 0.0, [ema[0], ema[1]], self.lecam_decay
-        if p_real is not None:
-            s = self._score(p_real)
-            term = term + self._hinge(ops.square(s - ema[1]))   # _hinge: mean / replicas
-            new[0] = d * ema[0] + (1.0 - d) * ops.mean(ops.stop_gradient(s))
-        if p_fake is not None:
-            s = self._score(p_fake)
-            term = term + self._hinge(ops.square(s - ema[0]))
-            new[1] = d * ema[1] + (1.0 - d) * ops.mean(ops.stop_gradient(s))
-        self.lecam_ema.assign(ops.stack(new))
-        return self.lecam_weight * term
-
+    # -- what long runs add --------------------------------------------------------------------
     def augment_images(self, images):
         """DiffAugment with this step's seed (identity without a policy)."""
         if not self.augment:
             return images
         from .augment import diff_augment
 
-        seed = ops.cast(self.noise_seed.next(), "int64")
-        ctx = tf.distribute.get_replica_context()
-        replica = ctx.replica_id_in_sync_group if ctx is not None else 0
-        seed = tf.random.experimental.stateless_fold_in(seed, replica + 7919)
+        seed = _replica_seeds(self.noise_seed, 7919)
         return diff_augment(ops.cast(images, "float32"), seed, self.augment)
 
     def update_ema(self):
@@ -241,54 +225,16 @@ class ConditionalGAN(keras.Model):
         grads = tape.gradient(optimizer.scale_loss(loss), variables)
         optimizer.apply_gradients(zip(grads, variables))
 
-    def _track(self, d_loss, g_loss, p_real, p_fake):
-        # Losses from keras.losses are pre-divided by the replica count (gradients are summed
-        # across replicas); undo that for the numbers people read.
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        if d_loss is not None:
-            self.trackers["d_loss"].update_state(d_loss * replicas)
-        if g_loss is not None:
-            self.trackers["g_loss"].update_state(g_loss * replicas)
-        if p_real is not None:
-            self.trackers["d_real_acc"].update_state(ops.cast(p_real > self._threshold, "float32"))
-        if p_fake is not None:
-            self.trackers["d_fake_acc"].update_state(ops.cast(p_fake < self._threshold, "float32"))
-
-    @property
-    def _threshold(self) -> float:
-        return 0.0 if self.loss_kind == "hinge" else 0.5
-
-    def discriminator_step(self, images, labels, target: float):
-        """One update of D alone on a batch that is all real (target 1) or all fake (target 0)."""
-        d = self.discriminator
-        with tf.GradientTape() as tape:
-            p, classes = self._split(d([self.augment_images(images), labels], training=True))
-            loss = self._loss(target, p)
-            if target == 1.0:   # the classifier learns from real images only
-                loss = loss + self._aux(classes, labels)
-            loss = loss + (self.lecam(p_real=p) if target == 1.0 else self.lecam(p_fake=p))
-        self._apply(self.d_optimizer, tape, loss, d.trainable_variables)
-        return loss, p
-
-    def generator_step(self, n):
-        """One update of G alone: n generated images pushed towards D's 'real'."""
-        g, d = self.generator, self.discriminator
-        noise, labels = self.sample_latent(n)
-        with tf.GradientTape() as tape:
-            fake = self.augment_images(g([noise, labels], training=True))
-            p, classes = self._split(d([fake, labels], training=True))
-            loss = self._g_loss(p) + self._aux(classes, labels)
-        self._apply(self.g_optimizer, tape, loss, g.trainable_variables)
-        self.update_ema()
-        return loss, p
-
-    # -- the training steps --------------------------------------------------------------------
-    def train_step(self, data):
-        real, labels = data[0], data[1]
-        if self.schedule == "article":
-            self._article_step(real, labels)
-        else:
-            self._fused_step(real, labels)
+    def _track(self, d_loss, g_loss, p_real, p_fake) -> dict:
+        """Update the step's metrics; returns their values (fit() logs them)."""
+        # Losses are divided by the replica count (gradients are summed across replicas);
+        # undo that for the numbers people read.
+        replicas = _replicas()
+        threshold = self.gan_loss.threshold
+        self.trackers["d_loss"].update_state(d_loss * replicas)
+        self.trackers["g_loss"].update_state(g_loss * replicas)
+        self.trackers["d_real_acc"].update_state(ops.cast(p_real > threshold, "float32"))
+        self.trackers["d_fake_acc"].update_state(ops.cast(p_fake < threshold, "float32"))
         results = {name: t.result() for name, t in self.trackers.items()}
         if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
             # Keras 3's fit() reduces each step's outputs over workers with
@@ -297,32 +243,18 @@ class ConditionalGAN(keras.Model):
             results = {name: ops.reshape(v, (1,)) for name, v in results.items()}
         return results
 
-    def _article_step(self, real, labels):
-        r = ops.shape(real)[0]
-        loss_real, p_real = self.discriminator_step(real, labels, 1.0)
-        noise, fake_labels = self.sample_latent(r)
-        fake = self.generator([noise, fake_labels], training=False)
-        loss_fake, p_fake = self.discriminator_step(fake, fake_labels, 0.0)
-        g_loss, _ = self.generator_step(r * self.fake_per_real)
-        self._track(0.5 * (loss_real + loss_fake), g_loss, p_real, p_fake)
 
-    def _fused_step(self, real, labels):
-        g, d = self.generator, self.discriminator
-        r = ops.shape(real)[0]
-        noise, fake_labels = self.sample_latent(r * self.fake_per_real)
-        with tf.GradientTape() as g_tape:
-            fake = g([noise, fake_labels], training=True)   # the one generator pass of the step
-            with g_tape.stop_recording():
-                loss_real, p_real = self.discriminator_step(real, labels, 1.0)
-                loss_fake, p_fake = self.discriminator_step(ops.stop_gradient(fake), fake_labels, 0.0)
-            # Each update sees the weights the one before it left, as in the article: one D
-            # update on reals and fakes together, or G judged by the D of before D's update,
-            # let D win within two epochs on some seeds (docs/experiments.md).
-            p, classes = self._split(d([self.augment_images(fake), fake_labels], training=True))
-            g_loss = self._g_loss(p) + self._aux(classes, fake_labels)
-        self._apply(self.g_optimizer, g_tape, g_loss, g.trainable_variables)
-        self.update_ema()
-        self._track(0.5 * (loss_real + loss_fake), g_loss, p_real, p_fake)
+def _replicas() -> int:
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def _replica_seeds(stream: keras.random.SeedGenerator, salt: int):
+    """The stream's next seed with this replica's id folded in, so that replicas of a
+    distributed step draw different numbers (a stateless seed pair)."""
+    seed = ops.cast(stream.next(), "int64")
+    ctx = tf.distribute.get_replica_context()
+    replica = ctx.replica_id_in_sync_group if ctx is not None else 0
+    return tf.random.experimental.stateless_fold_in(seed, replica + salt)
 
 
 @contextmanager

@@ -11,14 +11,14 @@ from .networks import adam
 
 
 def compile_classic_discriminator(d: keras.Model, lr: float = 2e-4, beta_1: float = 0.5) -> keras.Model:
-    """The tutorial's `d_model.compile(...)`: binary cross-entropy, Adam, accuracy."""
+    """The reference design's `d_model.compile(...)`: binary cross-entropy, Adam, accuracy."""
     d.compile(loss="binary_crossentropy", optimizer=adam(lr, beta_1), metrics=["accuracy"])
     return d
 
 
 def build_composite_gan(g: keras.Model, d: keras.Model, lr: float = 2e-4,
                         beta_1: float = 0.5) -> keras.Model:
-    """The tutorial's composite model: freeze D, stack G -> D, compile.
+    """The reference design's composite model: freeze D, stack G -> D, compile.
 
     Kept to teach a trap: in Keras 2, `compile()` froze each model's list of trainable weights,
     so `d.train_on_batch` kept training D after `d.trainable = False`. Keras 3 reads `trainable`

@@ -45,7 +45,7 @@ class SingleFilterConv2D(layers.Conv2D):
 
 
 def label_plane(label, side: int, cfg: GANConfig, policy):
-    """The tutorial's class conditioning: embed the label, project it to one side x side plane."""
+    """The reference design's class conditioning: embed the label, project it to one side x side plane."""
     li = layers.Embedding(cfg.num_classes, cfg.embedding_dim, name="label_embedding",
                           dtype=policy)(label)
     li = layers.Dense(side * side, name="label_dense", dtype=policy)(li)

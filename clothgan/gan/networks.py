@@ -11,15 +11,16 @@ from .projection import build_projection_discriminator, build_projection_generat
 
 
 def build_discriminator(cfg: GANConfig, dtype=None) -> keras.Model:
-    """cfg.networks' discriminator: "article" (P(real), clothgan.gan.article) or "projection"
-    (an unbounded realness logit, clothgan.gan.projection). `dtype`: a Keras dtype policy."""
+    """cfg.networks' discriminator: "article" (the reference design's: P(real),
+    clothgan.gan.article) or "projection" (an unbounded realness logit,
+    clothgan.gan.projection). `dtype`: a Keras dtype policy."""
     if cfg.networks == "projection":
         return build_projection_discriminator(cfg, dtype)
     return build_article_discriminator(cfg, dtype)
 
 
 def build_generator(cfg: GANConfig, dtype=None, fast_output_conv: bool = True) -> keras.Model:
-    """cfg.networks' generator; fast_output_conv=False builds the tutorial's 7x7 output layer as a
+    """cfg.networks' generator; fast_output_conv=False builds the reference design's 7x7 output layer as a
     plain Conv2D (the saved model then needs nothing but Keras)."""
     if cfg.networks == "projection":
         return build_projection_generator(cfg, dtype)
@@ -27,7 +28,7 @@ def build_generator(cfg: GANConfig, dtype=None, fast_output_conv: bool = True) -
 
 
 def adam(lr: float = 2e-4, beta_1: float = 0.5, beta_2: float = 0.999) -> keras.optimizers.Adam:
-    """The tutorial's optimizer: Adam(2e-4, beta_1=0.5)."""
+    """The reference design's optimizer: Adam(2e-4, beta_1=0.5)."""
     return keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2)
 
 
@@ -69,13 +70,13 @@ def training_memory(cfg: GANConfig, images_per_step: int, bytes_per_value: int =
 def step_flops(g_flops: int, d_flops: int, real: int, fake_per_real: int, schedule: str) -> int:
     """Useful floating-point operations of one training step (backward = 2x forward).
 
-    article: G forward for r fakes; D forward+backward on r reals and on r fakes; G+D forward on
+    reference: G forward for r fakes; D forward+backward on r reals and on r fakes; G+D forward on
     f fakes, D backward to its input only (frozen), G backward.
     fused: G forward+backward on f fakes; D forward+backward on r reals and on the f fakes; D
     forward again on the f fakes (updated D), backward to its input only, for G's loss.
     """
     r, f = real, real * fake_per_real
-    if schedule == "article":
+    if schedule in ("reference", "article"):
         return g_flops * r + 3 * d_flops * 2 * r + (3 * g_flops + 2 * d_flops) * f
     return 3 * g_flops * f + 3 * d_flops * (r + f) + 2 * d_flops * f
 

@@ -3,7 +3,8 @@
 Generator: class-conditional batch normalisation (each class owns its BN gain and bias) in
 upsample-conv blocks. Discriminator: spectrally normalised convolutions and a projection head
 (score = w.h + embed(y).h), which conditions on the class far more sharply than concatenating
-a label plane. Both take and return the same tensors as the "article" networks (clothgan.runs).
+a label plane. Both take and return the same tensors as the reference design's ("article")
+networks (clothgan.runs).
 GANConfig.without switches these parts off one at a time, for the ablation.
 """
 from __future__ import annotations
@@ -62,8 +63,7 @@ def build_projection_generator(cfg, dtype=None) -> keras.Model:
 
 
 def build_projection_discriminator(cfg, dtype=None) -> keras.Model:
-    """Image + class -> realness logit (unbounded): SN conv blocks, average pooling, projection;
-    with cfg.aux_weight > 0, followed by class logits (output shape (N, 1 + num_classes))."""
+    """Image + class -> realness logit (unbounded): SN conv blocks, average pooling, projection."""
     dtype = dtype_policy(dtype)
     _, k = _levels(cfg.image_size)
     image = keras.Input((cfg.image_size, cfg.image_size, cfg.channels), name="image")
@@ -85,9 +85,4 @@ def build_projection_discriminator(cfg, dtype=None) -> keras.Model:
     if "projection_head" not in cfg.without:
         projection = ProjectionHead(cfg.num_classes, name="projection", dtype="float32")([h, label])
         out = layers.Add(name="logit", dtype="float32")([out, projection])
-    if cfg.aux_weight > 0:
-        # Column 0: the realness logit; columns 1..C: class logits (clothgan.gan splits them).
-        # Not spectrally normalised: a unit-norm head could not output confident class logits.
-        classes = layers.Dense(cfg.num_classes, name="classes", dtype="float32")(h)
-        out = layers.Concatenate(name="logit_and_classes", dtype="float32")([out, classes])
     return keras.Model([image, label], out, name="discriminator")

@@ -17,14 +17,19 @@ PROVENANCE_FILE = "provenance.json"
 
 #: Shipped generators: name -> what it is.
 PRETRAINED: dict[str, str] = {
-    "seed": "seed preset (the tutorial's networks), 28x28 grayscale, all ten classes",
-    "quality": "quality preset (the tutorial's networks, EMA sampling), 28x28 grayscale, all ten classes",
+    "reference": "reference preset (the reference design), 28x28 grayscale, all ten classes",
+    "quality": "quality preset (the reference design's networks, EMA sampling), 28x28 grayscale, all ten classes",
     "quality-rgb64": "quality preset, 64x64 RGB (generator width 64), all ten classes",
 }
 
 
+#: Earlier names of shipped generators still accepted: name -> current name.
+PRETRAINED_ALIASES = {"seed": "reference"}
+
+
 def pretrained_dir(name: str) -> Path:
-    """The run directory of a shipped generator."""
+    """The run directory of a shipped generator (PRETRAINED or PRETRAINED_ALIASES)."""
+    name = PRETRAINED_ALIASES.get(name, name)
     if name not in PRETRAINED:
         raise ClothganError(f"no pretrained generator {name!r}; choose one of "
                             f"{', '.join(PRETRAINED)}")
