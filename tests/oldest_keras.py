@@ -4,6 +4,7 @@ the named parameters of each class's constructor (what `from_config` passes the 
 tests/test_portable.py checks the archives against the record.
 
     python tests/oldest_keras.py > tests/oldest_keras_config_keys.json   (under that Keras)
+    python tests/oldest_keras.py --lower-bound                            (which Keras that is)
 
 `.ci/check-colab` records it under the lower bound in pyproject.toml and fails when the
 committed record differs.
@@ -80,4 +81,6 @@ def record() -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(record(), indent=1))
+    import sys
+
+    print(lower_bound() if sys.argv[1:] == ["--lower-bound"] else json.dumps(record(), indent=1))

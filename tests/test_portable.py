@@ -57,7 +57,8 @@ def test_the_record_is_of_the_oldest_keras_pyproject_allows():
 def test_shipped_archives_hold_no_config_key_the_oldest_supported_keras_refuses(archive):
     known = {k: set(v) for k, v in json.loads(RECORD.read_text())["classes"].items()}
     for name, keys in archive_keys(archive).items():
-        assert name in known, f"{name} is not in {RECORD.name}: record it (docs/colab.md)"
+        assert name in known, (f"{name} is not in {RECORD.name}: record it "
+                                 "(docs/data.md, Checking the course on Colab's stack)")
         assert keys <= known[name], (f"{archive}: {name} holds {sorted(keys - known[name])}, which "
                                      f"Keras {lower_bound()} refuses; run "
                                      "`python -m clothgan.pretrained.portable`")
