@@ -15,7 +15,6 @@ from oldest_keras import RECORD, archive_keys, lower_bound  # noqa: E402
 
 from clothgan.errors import ClothganError  # noqa: E402
 from clothgan.gan.saved import _unloadable, load_generator  # noqa: E402
-from clothgan.pretrained import pretrained_dir  # noqa: E402
 from clothgan.pretrained.portable import NEWER_KEYS, make_portable, shipped_archives  # noqa: E402
 
 
@@ -92,7 +91,7 @@ def test_a_newer_key_that_means_something_is_refused_and_the_file_kept(tmp_path)
 
 def test_a_generator_from_a_newer_keras_names_both_versions_and_the_upgrade(tmp_path):
     run = tmp_path / "run"
-    shutil.copytree(pretrained_dir("seed"), run)
+    shutil.copytree(shipped_archives()[0].parent, run)
     config = entries(run / "generator.keras")["config.json"].decode()
     config = config.replace('"seed": null', '"seed": null, "axes_of_the_future": null', 1)
     rewrite(run / "generator.keras", **{"config.json": config.encode(),
@@ -105,7 +104,7 @@ def test_a_generator_from_a_newer_keras_names_both_versions_and_the_upgrade(tmp_
 
 
 def test_an_unreadable_shipped_generator_says_reinstall_not_resume(tmp_path):
-    inside = _unloadable(pretrained_dir("seed") / "generator.keras", TypeError(), keras.__version__)
+    inside = _unloadable(shipped_archives()[0], TypeError(), keras.__version__)
     assert "reinstall clothgan" in str(inside) and "--resume" not in str(inside)
     (tmp_path / "generator.keras").write_bytes(b"not a zip")
     mine = _unloadable(tmp_path / "generator.keras", TypeError(), keras.__version__)
