@@ -104,6 +104,20 @@ def test_generate_overwrite_never_removes_the_run_or_its_siblings(tmp_path, caps
     assert tree(par) == before
 
 
+def test_a_rerun_may_replace_its_own_earlier_output_inside_an_input(tmp_path):
+    """Notebook 08 run twice in one Colab runtime: its scenes folder lies inside the cache, an
+    input; the second run replaces what the first wrote, and nothing that is not its output."""
+    from clothgan.core.files import check_out_dir
+
+    cache = tmp_path / "cache"
+    out = cache / "synthetic" / "notebook08-scenes"
+    out.mkdir(parents=True)
+    (out / "000000.jpg").write_bytes(b"scene")
+    assert check_out_dir(out, True, inputs=(cache,), is_output=lambda p: True) == out
+    with pytest.raises(ClothganError, match="lies inside the input"):
+        check_out_dir(out, True, inputs=(cache,), is_output=lambda p: False)
+
+
 def test_compose_overwrite_never_removes_the_source_photos(tmp_path, capsys):
     victim = garment_folder(tmp_path / "ds" / "victim", per_class=1)
     before = tree(victim)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from clothgan.sampling.write import read_manifest  # noqa: E402
 from clothgan.data.folder import read_image_folder  # noqa: E402
 from clothgan.pretrained import available, describe, PRETRAINED, pretrained_dir, provenance, PROVENANCE_FILE
 from clothgan.pretrained.package import MAX_BYTES, package  # noqa: E402
+from clothgan.pretrained.portable import NEWER_KEYS  # noqa: E402
 from clothgan.gan.saved import load_generator
 from clothgan.runs import read_run_info  # noqa: E402
 from clothgan.training.train import train  # noqa: E402
@@ -114,6 +116,8 @@ def test_package_copies_the_kept_generator_with_provenance(tmp_path):
     dest = package(run, "quality", "clothgan train --out run --epochs 1", {"fid": 3.0, "junk": 1},
                    dest_root=tmp_path / "shipped")
     assert sorted(p.name for p in dest.iterdir()) == ["generator.keras", PROVENANCE_FILE, "run.json"]
+    config = zipfile.ZipFile(dest / "generator.keras").read("config.json").decode()
+    assert not any(f'"{key}"' in config for key in NEWER_KEYS)     # older Keras versions load it
     prov = json.loads((dest / PROVENANCE_FILE).read_text())
     assert prov["metrics"] == {"fid": 3.0} and prov["training"]["epochs_done"] == 1
     assert prov["training"]["cpu_seconds"] > 0 and prov["kept"] is None

@@ -159,8 +159,10 @@ def check_out_dir(out_dir: str | os.PathLike, overwrite: bool = False,
     A symbolic link stands for the folder it points to (returned): that folder is written or
     replaced and the link keeps working. Refused: a link that leads nowhere; a file; a place that cannot be written; a non-empty folder without `overwrite`; a
     folder that is, contains or lies inside one of `inputs` (checked whatever `overwrite` says,
-    since replacing it would delete an input); with `overwrite`, a non-empty folder that
-    `is_output` does not recognise as an output of the same command.
+    since replacing it would delete an input), except an earlier output of the same command
+    inside one (`is_output` recognises it: a notebook run again over its output in the cache);
+    with `overwrite`, a non-empty folder that `is_output` does not recognise as an output of
+    the same command.
     """
     out = through_link(Path(out_dir).expanduser().absolute())
     real = Path(os.path.realpath(out))
@@ -169,7 +171,8 @@ def check_out_dir(out_dir: str | os.PathLike, overwrite: bool = False,
             continue
         inp = Path(os.path.realpath(Path(given).expanduser()))
         how = _related(real, inp)
-        if how and (how != "lies inside" or out.exists()):
+        again = how == "lies inside" and is_output is not None and out.is_dir() and is_output(out)
+        if how and (how != "lies inside" or out.exists()) and not again:
             raise ClothganError(f"{out}: the output folder {how} the input {inp}; writing there "
                                 "would delete or mix into what this command reads. Choose "
                                 "another --out folder")

@@ -1,12 +1,17 @@
 """Loading a saved generator: the registered custom layers are imported first."""
 from __future__ import annotations
 
+import json
 import os
+import re
+import zipfile
 from pathlib import Path
 
 from ..errors import ClothganError
 from ..runs import GENERATOR_FILE, RUN_FILE, RunInfo, generator_dir, read_run_info
 from . import layers  # noqa: F401 (registers the custom layers saved models use)
+
+_PACKAGE = Path(__file__).resolve().parents[1]
 
 
 def load_generator(run_dir: str | os.PathLike, which: str = "last"):
@@ -22,9 +27,7 @@ def load_generator(run_dir: str | os.PathLike, which: str = "last"):
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as exc:   # keras reports a damaged archive in many ways, some misleading
-        raise ClothganError(f"{path}: unreadable generator ({type(exc).__name__}); the file is "
-                            "damaged or incomplete: resume the run to write it again "
-                            "(`clothgan train --out RUN_DIR --resume`) or use another run") from None
+        raise _unloadable(path, exc, keras.__version__) from None
     check_generator_shapes(model, info, path)
     return model, info
 
@@ -47,3 +50,33 @@ def check_generator_shapes(model, info: RunInfo, path) -> None:
                             f"(None, {info.latent_dim}), labels (None,) -> images (None, "
                             f"{', '.join(map(str, want_out))})); put the run's own generator.keras "
                             "back, or use another run")
+
+
+def saved_by(path: Path) -> str | None:
+    """The Keras version a .keras archive's metadata.json names (None: unreadable)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return str(json.loads(zf.read("metadata.json"))["keras_version"])
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+
+
+def _release(version: str) -> tuple:
+    return tuple(int(n) for n in re.findall(r"\d+", version.split("+")[0])[:3])
+
+
+def _unloadable(path: Path, exc: Exception, running: str) -> ClothganError:
+    """Why a generator archive did not load: a newer Keras wrote it, or it is damaged."""
+    what = type(exc).__name__
+    writer = saved_by(path)
+    if writer and _release(writer) > _release(running):
+        return ClothganError(f"{path}: saved by Keras {writer}, this is Keras {running}, which "
+                             f"cannot read it ({what}); upgrade with `pip install "
+                             f"\"keras>={writer}\"`, then restart Python (on Colab: Runtime > "
+                             "Restart session)")
+    if _PACKAGE in path.resolve().parents:     # a shipped generator: no run to resume
+        return ClothganError(f"{path}: unreadable generator ({what}) shipped with clothgan; "
+                             "reinstall clothgan")
+    return ClothganError(f"{path}: unreadable generator ({what}); the file is damaged or "
+                         "incomplete: resume the run to write it again "
+                         "(`clothgan train --out RUN_DIR --resume`) or use another run")

@@ -3,7 +3,8 @@
     python -m clothgan.pretrained.package RUN_DIR NAME --command "clothgan train ..." \\
         [--metrics EVAL.json] [--cpu-seconds-total S]
 
-Copies the run's kept best generator (or its last one), its run.json and its truncation.json
+Copies the run's kept best generator (or its last one), made loadable by every Keras clothgan
+allows (clothgan.pretrained.portable), its run.json and its truncation.json
 (the noise scale chosen on the validation split), and writes provenance.json: the training
 command, the data (config, registry URL, image count), the git commit of the code that trained
 it (from run.json, or --commit), the training CPU time, the kept epoch and its validation
@@ -22,6 +23,7 @@ from pathlib import Path
 from ..errors import ClothganError
 from ..runs import GENERATOR_FILE, RUN_FILE, TRUNCATION_FILE, generator_dir, read_run_info
 from . import PRETRAINED, PROVENANCE_FILE
+from .portable import make_portable
 
 MAX_BYTES = 10 * 1024 * 1024
 METRIC_KEYS = ("fid", "fid_reference", "kid", "kid_reference", "class_mix", "class_consistency",
@@ -78,6 +80,7 @@ def package(run_dir, name: str, command: str, metrics: dict | None = None,
     dest = (dest_root or Path(__file__).parent) / name
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src / GENERATOR_FILE, dest / GENERATOR_FILE)
+    make_portable(dest / GENERATOR_FILE)
     shutil.copyfile(src / RUN_FILE, dest / RUN_FILE)
     if (src / TRUNCATION_FILE).is_file():
         shutil.copyfile(src / TRUNCATION_FILE, dest / TRUNCATION_FILE)
