@@ -21,6 +21,7 @@ from clothgan.cutpaste.annotations import read_coco, read_scene, read_yolo, segm
 from clothgan.cutpaste.config import ComposeConfig
 from clothgan.cutpaste.dataset import make_dataset
 from clothgan.errors import ClothganError
+from clothgan.labelled import MANIFEST_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +108,8 @@ def test_classification_mode_writes_the_image_folder_layout(photos, tmp_path):
                        workers=1, progress=False)
     with open(res.out / "manifest.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["file", "class", "label", "seed", "index", "source"] and len(rows) == 30
+    assert list(rows[0]) == list(MANIFEST_COLUMNS) and len(rows) == 30   # as `generate` writes
+    assert {r["method"] for r in rows} == {"cutpaste"} and all(r["source"] for r in rows)
     for r in rows:
         img = cv2.imread(str(res.out / r["file"]), cv2.IMREAD_UNCHANGED)
         assert img.shape == (28, 28) and r["file"].startswith(r["class"] + "/")

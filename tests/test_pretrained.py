@@ -15,7 +15,7 @@ from clothgan.cli import main  # noqa: E402
 from clothgan.config import DataConfig, DEFAULT_PRESET, TrainConfig  # noqa: E402
 from clothgan.errors import ClothganError  # noqa: E402
 from clothgan.course.notebook import results_run
-from clothgan.sampling.write import read_manifest  # noqa: E402
+from clothgan.labelled import read_manifest  # noqa: E402
 from clothgan.data.folder import read_image_folder  # noqa: E402
 from clothgan.pretrained import available, describe, PRETRAINED, pretrained_dir, provenance, PROVENANCE_FILE
 from clothgan.pretrained.package import MAX_BYTES, package  # noqa: E402

@@ -19,25 +19,20 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..config import CLASS_MIXES, DataConfig
-from ..core.files import read_json
 from ..data.folder import ImageSet, common_geometry, folder_files, read_image_folder
 from ..data.arrays import load_splits
 from ..errors import ClothganError
+from ..labelled import read_dataset_json
 from .distances import (ENV_INCEPTION, INCEPTION_FILE, FeatureSpace, fid, inception_features,
                         inception_weights, kid, memorisation_check)
 from .judge import (ClassifierConfig, balanced_accuracy, domain_classifier, predict_proba,
                     prior_weights, train_classifier)
 from .report import EvaluationResult
-
-#: The file `clothgan generate` and `clothgan compose` write beside the images.
-DATASET_FILE = "dataset.json"
-
 
 @dataclass(frozen=True)
 class EvalConfig:
@@ -97,8 +92,7 @@ def match_class_counts(y_a: np.ndarray, y_b: np.ndarray, rng) -> tuple[np.ndarra
 def _real_data_for(root, cfg: EvalConfig) -> tuple[DataConfig, tuple[int, int] | None]:
     """(the real data to compare with, the (size, channels) its maker wrote, if recorded):
     cfg.data, else the data config in DIR/dataset.json (the generating run's), else defaults."""
-    meta_path = Path(root) / DATASET_FILE
-    meta = read_json(meta_path, DATASET_FILE, "delete it or write the folder again") if meta_path.is_file() else {}
+    meta = read_dataset_json(root)
     data = cfg.data
     if data is None:
         run_data = (meta.get("run_config") or {}).get("data")

@@ -1,10 +1,8 @@
-"""Writing a labelled synthetic dataset from a trained run: DIR/<class>/<name>.png, a manifest
-and dataset.json, all-or-nothing (built in a hidden folder, renamed into place when complete).
+"""Writing a labelled synthetic dataset from a trained run (the folder of clothgan.labelled),
+all-or-nothing (built in a hidden folder, renamed into place when complete).
 """
 from __future__ import annotations
 
-import csv
-import json
 import os
 import sys
 import time
@@ -18,23 +16,16 @@ import numpy as np
 from ..core.cache import cache_root
 from ..core.files import check_out_dir, staged_dir
 from ..core.pixels import to_uint8
-from ..data.card import write_card, write_metadata
 from ..errors import ClothganError
+from ..labelled import (MANIFEST_FILE, image_file, is_labelled_dataset, manifest_row,
+                        write_labelled_files)
 from ..runs import training_pid
 from .sampler import Sampler
-
-MANIFEST_FILE = "manifest.csv"
-DATASET_FILE = "dataset.json"
-MANIFEST_COLUMNS = ("file", "class", "label", "seed", "index", "checkpoint_sha256")
-DATASET_KIND = "clothgan-generated"   # dataset.json's "kind"
 
 
 def is_generated_dataset(folder: Path) -> bool:
     """Whether `folder` holds a dataset written by `generate` (what --overwrite may replace)."""
-    try:
-        return json.loads((Path(folder) / DATASET_FILE).read_text()).get("kind") == DATASET_KIND
-    except (OSError, ValueError, AttributeError):
-        return False
+    return is_labelled_dataset(folder, "gan")
 
 
 @dataclass(frozen=True)
@@ -99,11 +90,6 @@ def _write_pngs(paths: list[Path], pixels: np.ndarray) -> None:
             os.close(fd)
 
 
-def file_name(seed: int, index: int) -> str:
-    """Name of sample `index` for `seed`: unique across seeds, so datasets can be merged."""
-    return f"s{seed}_{index:06d}.png"
-
-
 def noise_batches(labels: list[int], per_class: int, latent_dim: int, seed: int,
           batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(noise, labels, indices) batches over all classes; each class's noise drawn as one stream."""
@@ -161,7 +147,7 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
     with staged_dir(out_dir) as tmp:
         for label in labels:
             (tmp / names[label]).mkdir()
-        rows: list[tuple] = []
+        rows: list[dict] = []
         total = per_class * len(labels)
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, \
                 tqdm(total=total, desc=f"generate {out_dir.name}", unit="img",
@@ -169,8 +155,9 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
             pending = []
             for z, y, idx in noise_batches(labels, per_class, sampler.latent_dim, seed, batch_size):
                 pixels = to_uint8(sampler.sample(z, y))
-                rel = [f"{names[lab]}/{file_name(seed, i)}" for lab, i in zip(y, idx)]
-                rows.extend((r, names[lab], int(lab), seed, int(i), sampler.checkpoint_sha256)
+                rel = [image_file("gan", names[lab], seed, i) for lab, i in zip(y, idx)]
+                rows.extend(manifest_row(r, names[lab], lab, "gan", seed, i,
+                                         checkpoint_sha256=sampler.checkpoint_sha256)
                             for r, lab, i in zip(rel, y, idx))
                 if workers == 0:
                     _write_pngs([tmp / r for r in rel], pixels)
@@ -188,44 +175,23 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
             for fut, n in pending:
                 fut.result()
                 bar.update(n)
-        with open(tmp / MANIFEST_FILE, "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(MANIFEST_COLUMNS)
-            writer.writerows(rows)
-        metadata = [{"file_name": r[0], "label": r[1], "method": "gan", "seed": r[3],
-                     "index": r[4], "generator_sha256": r[5], "filter_score": None} for r in rows]
-        write_metadata(tmp, metadata)
-        write_card(tmp, out_dir.name, "clothing images from a conditional GAN",
-                   "Written by `clothgan generate` from a generator trained by `clothgan train`.",
-                   metadata, {"run": sampler.run_dir, "generator SHA-256": sampler.checkpoint_sha256,
-                              "epochs trained": sampler.info.epochs_done,
-                              "preset": sampler.info.preset, "seed": seed,
-                              "noise scale": sampler.truncation, "precision": sampler.precision,
-                              "trained on": (sampler.info.config.get("data") or {}).get("dataset")},
-                   sampler.info.image_size, sampler.info.channels, card_numbers)
-        (tmp / DATASET_FILE).write_text(json.dumps({
-            "kind": DATASET_KIND,
-            "run": str(sampler.run_dir.absolute()) if sampler.run_dir else None,
-            "checkpoint_sha256": sampler.checkpoint_sha256,
-            "seed": seed, "per_class": per_class, "classes": [names[lab] for lab in labels],
-            "image_size": sampler.info.image_size, "channels": sampler.info.channels,
-            "precision": sampler.precision, "truncation": sampler.truncation,
-            "epochs_done": sampler.info.epochs_done, "training_in_progress": bool(still_training),
-            "run_config": sampler.info.config,
-        }, indent=2, default=str))
+        write_labelled_files(
+            tmp, out_dir.name, "gan", rows, title="clothing images from a conditional GAN",
+            made_by="Written by `clothgan generate` from a generator trained by `clothgan train`.",
+            provenance={"run": sampler.run_dir, "generator SHA-256": sampler.checkpoint_sha256,
+                        "epochs trained": sampler.info.epochs_done,
+                        "preset": sampler.info.preset, "seed": seed,
+                        "noise scale": sampler.truncation, "precision": sampler.precision,
+                        "trained on": (sampler.info.config.get("data") or {}).get("dataset")},
+            image_size=sampler.info.image_size, channels=sampler.info.channels,
+            numbers=card_numbers, meta={
+                "run": str(sampler.run_dir.absolute()) if sampler.run_dir else None,
+                "checkpoint_sha256": sampler.checkpoint_sha256,
+                "seed": seed, "per_class": per_class, "classes": [names[lab] for lab in labels],
+                "image_size": sampler.info.image_size, "channels": sampler.info.channels,
+                "precision": sampler.precision, "truncation": sampler.truncation,
+                "epochs_done": sampler.info.epochs_done,
+                "training_in_progress": bool(still_training), "run_config": sampler.info.config})
     return GenerationResult(out_dir, {names[lab]: per_class for lab in labels}, seed,
                             sampler.checkpoint_sha256, sampler.precision, time.perf_counter() - t0,
                             sampler.truncation)
-
-
-def read_manifest(out_dir: str | os.PathLike) -> list[dict]:
-    """Rows of DIR/manifest.csv as dicts (label, seed and index as ints)."""
-    path = Path(out_dir) / MANIFEST_FILE
-    if not path.is_file():
-        raise ClothganError(f"{path}: missing; not a dataset written by `clothgan generate`")
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    for r in rows:
-        for k in ("label", "seed", "index"):
-            r[k] = int(r[k])
-    return rows
