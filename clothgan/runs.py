@@ -11,6 +11,7 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from .config import FROM_DATA, DataConfig, GANConfig, TrainConfig
 from .core.files import atomic_write, process_alive, read_json
 from .errors import ClothganError
 
@@ -21,6 +22,14 @@ BEST_FILE = "best.json"      # ... with its validation scores
 TRUNCATION_FILE = "truncation.json"   # the noise scales tried after training and their scores
 LOCK_FILE = ".training"      # the pid of the process training into the run directory
 GENERATORS = ("best", "last")
+#: RunInfo fields that its config records too, and where: run.json keeps them there only.
+_IN_CONFIG = {"image_size": ("data", "image_size"), "channels": ("data", "channels"),
+              "class_names": ("data", "classes"), "latent_dim": ("model", "latent_dim"),
+              "preset": ("model", "preset")}
+
+
+def _plain(value):
+    return json.loads(json.dumps(value, default=str))
 
 
 @dataclass(frozen=True)
@@ -29,13 +38,34 @@ class RunInfo:
     image_size: int
     channels: int
     latent_dim: int
-    preset: str = "seed"
+    preset: str = "reference"
     config: dict = field(default_factory=dict)   # the full configs used (data, model, training)
     epochs_done: int = 0
     truncation: float = 1.0   # noise scale to sample with (clothgan.training.selection.tune_truncation)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True)
+        """run.json's text: each fact once (a field its config records is left to the config)."""
+        d = asdict(self)
+        for name, (part, key) in _IN_CONFIG.items():
+            if _plain((self.config.get(part) or {}).get(key)) == _plain(d[name]):
+                del d[name]
+        return json.dumps(d, indent=2, sort_keys=True)
+
+    def data_config(self) -> DataConfig:
+        """The data the run trained on (for a run.json without configs: its images' geometry)."""
+        if self.config.get("data"):
+            return DataConfig.from_dict(self.config["data"])
+        return DataConfig(image_size=self.image_size, channels=self.channels,
+                          classes=self.class_names)
+
+    def model_config(self) -> GANConfig:
+        """The run's model, at its data's image size, channels and class count."""
+        return GANConfig.from_dict(self.config["model"]).for_data(self.data_config())
+
+
+def model_record(model: GANConfig) -> dict:
+    """The model's settings as run.json keeps them: without those that follow from the data."""
+    return {k: v for k, v in model.to_dict().items() if k not in FROM_DATA}
 
 
 def code_version() -> dict:
@@ -66,11 +96,44 @@ def read_run_info(run_dir: str | os.PathLike) -> RunInfo:
     known = {f.name for f in fields(RunInfo)}
     try:
         d = {k: v for k, v in d.items() if k in known}
+        for name, (part, key) in _IN_CONFIG.items():
+            if name not in d and key in (d.get("config") or {}).get(part, {}):
+                d[name] = d["config"][part][key]
         d["class_names"] = tuple(d["class_names"])
         return RunInfo(**d)
     except (KeyError, TypeError) as exc:
         raise ClothganError(f"{path}: broken {RUN_FILE} ({exc!r} missing or wrong); the run "
                             "directory is damaged: train it again into another --out") from None
+
+
+def run_configs(run_dir: str | os.PathLike) -> tuple[DataConfig, GANConfig, TrainConfig]:
+    """The (data, model, training) configs a run was started with, to continue it."""
+    path = Path(run_dir) / RUN_FILE
+    info = read_run_info(run_dir)
+    try:
+        return (info.data_config(), info.model_config(),
+                TrainConfig.from_dict(info.config["training"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ClothganError(f"{path}: its configuration is damaged ({exc}); the run cannot be "
+                            "resumed, start a new one with another --out") from None
+
+
+def resume_conflicts(run_dir: str | os.PathLike, given: dict, name=lambda part, field: field
+                     ) -> list[str]:
+    """The settings given to continue a run that differ from its own, as "NAME: run VALUE, given
+    VALUE". given: {(part, field): value}, part "data", "model" or "training" (a config field)
+    or None (an option recorded beside the configs, such as max_images); name(part, field) is
+    how the caller spells the setting. Equal values are fine: the same command again."""
+    own = dict(zip(("data", "model", "training"), (c.to_dict() for c in run_configs(run_dir))))
+    own[None] = read_run_info(run_dir).config
+    out = []
+    for (part, key), value in given.items():
+        have = own[part].get(key)
+        if isinstance(have, list):
+            have = tuple(have)
+        if have != value:
+            out.append(f"{name(part, key)}: run {have!r}, given {value!r}")
+    return out
 
 
 def generator_dir(run_dir: str | os.PathLike, which: str = "best") -> Path:

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from _cutpaste_helpers import garment_folder
+from clothgan.cutpaste.synthetic import garment_folder
 from helpers import make_tiny_folder, write_image
 from clothgan.cli import main
 from clothgan.config import CLASSES, DataConfig
@@ -340,7 +340,7 @@ def test_resume_accepts_the_same_settings_and_names_a_conflict(trained_run, tiny
     assert main([*conflict, "--epochs", "3", "--resume"]) == 2
     one_line_error(capsys, "train", "--seed: run 7, given 8")
     assert main([*same, "--preset", "quality", "--epochs", "3", "--resume"]) == 2
-    one_line_error(capsys, "train", "--preset: run 'seed', given 'quality'")
+    one_line_error(capsys, "train", "--preset: run 'reference', given 'quality'")
 
 
 # -- 12: preparation that cannot fit is refused first; --max-images limits it -----------------

@@ -44,6 +44,8 @@ def test_shipped_generator_is_small_documented_and_draws_its_shape(name):
     g, info = load_generator(path)
     size, channels = SHAPES[name]
     assert (info.image_size, info.channels, info.preset) == (size, channels, name.split("-")[0])
+    model = info.model_config()   # run.json written before it recorded each fact once
+    assert (model.image_size, model.channels, model.num_classes) == (size, channels, 10)
     x = np.asarray(g([np.random.default_rng(0).standard_normal((4, 100)).astype("float32"),
                       np.arange(4, dtype="int32")], training=False))
     assert x.shape == (4, size, size, channels) and -1.0 <= x.min() < x.max() <= 1.0

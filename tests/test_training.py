@@ -1,6 +1,8 @@
 """train(): the run directory contract, exact resume, NaN stop, atomic checkpoints, the CLI."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -54,8 +56,12 @@ def test_run_directory_is_self_describing(finished_run):
     out = finished_run.run_dir
     info = read_run_info(out)
     assert info.class_names == CLASSES and info.epochs_done == 3
-    assert (info.image_size, info.channels, info.latent_dim, info.preset) == (28, 1, 100, "seed")
+    assert (info.image_size, info.channels, info.latent_dim, info.preset) == (28, 1, 100, "reference")
     assert TrainConfig.from_dict(info.config["training"]) == TINY
+    assert info.model_config() == SEED.for_data(info.data_config())
+    raw = json.loads((out / "run.json").read_text())   # each fact once: the data's under data
+    assert not {"image_size", "channels", "class_names", "latent_dim", "preset"} & set(raw)
+    assert not {"image_size", "channels", "num_classes"} & set(raw["config"]["model"])
     g, _ = load_generator(out)
     images = np.asarray(g([np.zeros((4, 100), "float32"), np.arange(4, dtype="int32")]))
     assert images.shape == (4, 28, 28, 1) and images.dtype == np.float32
@@ -141,12 +147,11 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tiny_data, tmp_pa
 
 
 def test_load_network_restores_one_network_and_names_a_mismatch(finished_run):
-    from clothgan.config import GANConfig
     from clothgan.gan import build_discriminator
 
     path = finished_run.run_dir / CHECKPOINT_FILE
     stored = checkpoint_arrays(path)
-    cfg = GANConfig.from_dict(read_run_info(finished_run.run_dir).config["model"])
+    cfg = read_run_info(finished_run.run_dir).model_config()
     d = build_discriminator(cfg, "float32")
     assert load_network(path, "discriminator", d)["epoch"] == 3
     assert all(np.array_equal(np.asarray(v.numpy()), stored[f"discriminator/{i:04d}"])

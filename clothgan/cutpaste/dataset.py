@@ -196,12 +196,12 @@ def _finish(tmp: Path, name: str, results: list[dict], bank: GarmentBank, cfg: C
     return len(results), len(results), per_class
 
 
-def make_dataset(out: str | os.PathLike, count: int, cfg: ComposeConfig = ComposeConfig(),
-                 dataset: str = "clothing-full", per_class: int | None = 25,
-                 split: str | None = "train", extract_cfg: ExtractConfig = ExtractConfig(),
-                 seed: int = 0, workers: int | None = None, overwrite: bool = False,
-                 progress: bool = True) -> ComposeResult:
-    """The whole method: pick source photos, extract their garments (cached), compose, write.
+def compose(out: str | os.PathLike, count: int, cfg: ComposeConfig = ComposeConfig(),
+            dataset: str = "clothing-full", per_class: int | None = 25,
+            split: str | None = "train", extract_cfg: ExtractConfig = ExtractConfig(),
+            seed: int = 0, workers: int | None = None, overwrite: bool = False,
+            progress: bool = True) -> ComposeResult:
+    """`clothgan compose`, the whole method: pick source photos, extract their garments (cached), compose, write.
 
     Sources come from one split of the dataset (`train` by default, so the held-out photos that
     evaluation compares against are never pasted).

@@ -131,16 +131,21 @@ class ConditionalGAN(keras.Model):
         return self.generator(inputs, training=training)
 
     # -- pieces ------------------------------------------------------------------------------
+    def replica_seed(self, offset: int = 0):
+        """The next seed of the checkpointed stream with this replica's id (+ offset) folded in,
+        so that the replicas of a distributed step draw differently."""
+        seed = ops.cast(self.noise_seed.next(), "int64")
+        ctx = tf.distribute.get_replica_context()
+        replica = ctx.replica_id_in_sync_group if ctx is not None else 0
+        return tf.random.experimental.stateless_fold_in(seed, replica + offset)
+
     def sample_latent(self, n):
         """(noise, labels) for n generated images: standard normal noise, uniform classes.
 
         Drawn from the checkpointed seed stream; each replica folds in its id so that replicas
         of a distributed step generate different images.
         """
-        seed = ops.cast(self.noise_seed.next(), "int64")
-        ctx = tf.distribute.get_replica_context()
-        replica = ctx.replica_id_in_sync_group if ctx is not None else 0
-        seed = tf.random.experimental.stateless_fold_in(seed, replica)
+        seed = self.replica_seed()
         noise_seed, label_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
         noise = tf.random.stateless_normal((n, self.latent_dim), seed=noise_seed)
         labels = tf.random.stateless_uniform((n,), seed=label_seed, minval=0,
@@ -211,11 +216,7 @@ class ConditionalGAN(keras.Model):
             return images
         from .augment import diff_augment
 
-        seed = ops.cast(self.noise_seed.next(), "int64")
-        ctx = tf.distribute.get_replica_context()
-        replica = ctx.replica_id_in_sync_group if ctx is not None else 0
-        seed = tf.random.experimental.stateless_fold_in(seed, replica + 7919)
-        return diff_augment(ops.cast(images, "float32"), seed, self.augment)
+        return diff_augment(ops.cast(images, "float32"), self.replica_seed(7919), self.augment)
 
     def update_ema(self):
         """ema <- d*ema + (1-d)*G for trainable weights (d warmed up: min(decay, (1+t)/(10+t))),

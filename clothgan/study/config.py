@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-from ..config import GAN_PRESETS, Config
+from ..config import GAN_PRESETS, PRESET_ALIASES, Config
 from ..errors import ConfigError
 from ..cutpaste.framed import FrameConfig
 from .classifier import StudyClassifierConfig
@@ -75,7 +75,7 @@ class StudyConfig(Config):
                   (self.balance in BALANCES, f"balance must be one of {', '.join(BALANCES)}"),
                   (self.synthetic_weight > 0, "synthetic_weight must be > 0"),
                   (self.gan_minutes > 0, "gan_minutes must be > 0"),
-                  (self.gan_preset in ("auto",) + GAN_PRESETS,
+                  (self.gan_preset in ("auto", *GAN_PRESETS, *PRESET_ALIASES),
                    f"gan_preset must be auto or one of {', '.join(GAN_PRESETS)}"),
                   (self.gan_filter in FILTERS, f"gan_filter must be one of {', '.join(FILTERS)}"),
                   (self.full_generator in ("pretrained", "train"),
