@@ -126,14 +126,31 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
     Sampler.load); None keeps the run's own, or the given sampler's. Beside the images go
     metadata.jsonl and a dataset card (README.md; `card_numbers` adds measured results to it).
     """
-    from tqdm.auto import tqdm
-
     if not isinstance(per_class, (int, np.integer)) or per_class < 1:
         raise ClothganError(f"--per-class must be a positive integer, got {per_class}")
     if seed < 0:
         raise ClothganError(f"--seed must be >= 0, got {seed}")
     given = (run_dir, sampler.run_dir if sampler else None, cache_root())
     out_dir = check_out_dir(out_dir, overwrite, inputs=given, is_output=is_generated_dataset)
+    sampler, still_training = _load_sampler(run_dir, sampler, precision, which, truncation,
+                                            progress)
+    labels = sampler.labels_of(classes)
+    names = sampler.class_names
+    t0 = time.perf_counter()
+    with staged_dir(out_dir) as tmp:
+        rows = write_images(tmp, sampler, labels, per_class, seed, batch_size, workers,
+                            f"generate {out_dir.name}", progress)
+        _write_dataset_files(tmp, out_dir.name, sampler, rows, labels, per_class, seed,
+                             bool(still_training), card_numbers)
+    return GenerationResult(out_dir, {names[lab]: per_class for lab in labels}, seed,
+                            sampler.checkpoint_sha256, sampler.precision, time.perf_counter() - t0,
+                            sampler.truncation)
+
+
+def _load_sampler(run_dir, sampler: Sampler | None, precision: str, which: str,
+                  truncation: float | None, progress: bool) -> tuple[Sampler, int | None]:
+    """The sampler to write from (at the noise scale asked for), and the pid still training
+    into the run, if any (said on stderr)."""
     sampler = sampler or Sampler.load(run_dir, precision, which)
     still_training = training_pid(run_dir) if run_dir is not None else None
     if still_training and progress:
@@ -141,57 +158,64 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
               f"writing from its generator of epoch {sampler.info.epochs_done}", file=sys.stderr)
     if truncation is not None:
         sampler = sampler.with_truncation(truncation)
-    labels = sampler.labels_of(classes)
+    return sampler, still_training
+
+
+def write_images(tmp: Path, sampler: Sampler, labels: list[int], per_class: int, seed: int,
+                 batch_size: int, workers: int, desc: str, progress: bool) -> list[dict]:
+    """Every image into tmp/<class>/, and its manifest row. `workers` threads encode and write
+    PNGs while the next batch is generated (0: in the calling thread)."""
+    from tqdm.auto import tqdm
+
     names = sampler.class_names
-    t0 = time.perf_counter()
-    with staged_dir(out_dir) as tmp:
-        for label in labels:
-            (tmp / names[label]).mkdir()
-        rows: list[dict] = []
-        total = per_class * len(labels)
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, \
-                tqdm(total=total, desc=f"generate {out_dir.name}", unit="img",
-                     disable=not progress) as bar:
-            pending = []
-            for z, y, idx in noise_batches(labels, per_class, sampler.latent_dim, seed, batch_size):
-                pixels = to_uint8(sampler.sample(z, y))
-                rel = [image_file("gan", names[lab], seed, i) for lab, i in zip(y, idx)]
-                rows.extend(manifest_row(r, names[lab], lab, "gan", seed, i,
-                                         checkpoint_sha256=sampler.checkpoint_sha256)
-                            for r, lab, i in zip(rel, y, idx))
-                if workers == 0:
-                    _write_pngs([tmp / r for r in rel], pixels)
-                    bar.update(len(rel))
-                    continue
-                # Encoding and writing overlap the next batch's inference (TF releases the GIL).
-                step = -(-len(rel) // max(1, workers))
-                for s in range(0, len(rel), step):
-                    pending.append((pool.submit(_write_pngs, [tmp / r for r in rel[s:s + step]],
-                                                pixels[s:s + step]), len(rel[s:s + step])))
-                while len(pending) > 2 * max(1, workers):
-                    fut, n = pending.pop(0)
-                    fut.result()
-                    bar.update(n)
-            for fut, n in pending:
+    for label in labels:
+        (tmp / names[label]).mkdir()
+    rows: list[dict] = []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, \
+            tqdm(total=per_class * len(labels), desc=desc, unit="img", disable=not progress) as bar:
+        pending = []
+        for z, y, idx in noise_batches(labels, per_class, sampler.latent_dim, seed, batch_size):
+            pixels = to_uint8(sampler.sample(z, y))
+            rel = [image_file("gan", names[lab], seed, i) for lab, i in zip(y, idx)]
+            rows.extend(manifest_row(r, names[lab], lab, "gan", seed, i,
+                                     checkpoint_sha256=sampler.checkpoint_sha256)
+                        for r, lab, i in zip(rel, y, idx))
+            if workers == 0:
+                _write_pngs([tmp / r for r in rel], pixels)
+                bar.update(len(rel))
+                continue
+            # Encoding and writing overlap the next batch's inference (TF releases the GIL).
+            step = -(-len(rel) // max(1, workers))
+            for s in range(0, len(rel), step):
+                pending.append((pool.submit(_write_pngs, [tmp / r for r in rel[s:s + step]],
+                                            pixels[s:s + step]), len(rel[s:s + step])))
+            while len(pending) > 2 * max(1, workers):
+                fut, n = pending.pop(0)
                 fut.result()
                 bar.update(n)
-        write_labelled_files(
-            tmp, out_dir.name, "gan", rows, title="clothing images from a conditional GAN",
-            made_by="Written by `clothgan generate` from a generator trained by `clothgan train`.",
-            provenance={"run": sampler.run_dir, "generator SHA-256": sampler.checkpoint_sha256,
-                        "epochs trained": sampler.info.epochs_done,
-                        "preset": sampler.info.preset, "seed": seed,
-                        "noise scale": sampler.truncation, "precision": sampler.precision,
-                        "trained on": (sampler.info.config.get("data") or {}).get("dataset")},
-            image_size=sampler.info.image_size, channels=sampler.info.channels,
-            numbers=card_numbers, meta={
-                "run": str(sampler.run_dir.absolute()) if sampler.run_dir else None,
-                "checkpoint_sha256": sampler.checkpoint_sha256,
-                "seed": seed, "per_class": per_class, "classes": [names[lab] for lab in labels],
-                "image_size": sampler.info.image_size, "channels": sampler.info.channels,
-                "precision": sampler.precision, "truncation": sampler.truncation,
-                "epochs_done": sampler.info.epochs_done,
-                "training_in_progress": bool(still_training), "run_config": sampler.info.config})
-    return GenerationResult(out_dir, {names[lab]: per_class for lab in labels}, seed,
-                            sampler.checkpoint_sha256, sampler.precision, time.perf_counter() - t0,
-                            sampler.truncation)
+        for fut, n in pending:
+            fut.result()
+            bar.update(n)
+    return rows
+
+
+def _write_dataset_files(tmp: Path, name: str, sampler: Sampler, rows: list[dict],
+                         labels: list[int], per_class: int, seed: int, still_training: bool,
+                         card_numbers: dict | None) -> None:
+    """manifest.csv, metadata.jsonl, the card and dataset.json (clothgan.labelled)."""
+    info, names = sampler.info, sampler.class_names
+    write_labelled_files(
+        tmp, name, "gan", rows, title="clothing images from a conditional GAN",
+        made_by="Written by `clothgan generate` from a generator trained by `clothgan train`.",
+        provenance={"run": sampler.run_dir, "generator SHA-256": sampler.checkpoint_sha256,
+                    "epochs trained": info.epochs_done, "preset": info.preset, "seed": seed,
+                    "noise scale": sampler.truncation, "precision": sampler.precision,
+                    "trained on": (info.config.get("data") or {}).get("dataset")},
+        image_size=info.image_size, channels=info.channels, numbers=card_numbers, meta={
+            "run": str(sampler.run_dir.absolute()) if sampler.run_dir else None,
+            "checkpoint_sha256": sampler.checkpoint_sha256,
+            "seed": seed, "per_class": per_class, "classes": [names[lab] for lab in labels],
+            "image_size": info.image_size, "channels": info.channels,
+            "precision": sampler.precision, "truncation": sampler.truncation,
+            "epochs_done": info.epochs_done, "training_in_progress": still_training,
+            "run_config": info.config})
