@@ -8,6 +8,8 @@ trains `preset(DEFAULT_PRESET)`.
 from __future__ import annotations
 
 import json
+import math
+import numbers
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
 
@@ -26,6 +28,109 @@ CLASSES: tuple[str, ...] = (
 ENV_HOME = "CLOTHGAN_HOME"          # cache root: datasets, prepared arrays, masks, classifiers
 ENV_DATA_DIR = "CLOTHGAN_DATA_DIR"  # an existing copy of the dataset: skips the download
 ENV_FAST = "CLOTHGAN_FAST"          # "1": notebooks and examples run tiny workloads (CI)
+
+
+#: Seeds must fit every generator they feed (NumPy's legacy seeding takes 32 bits).
+SEED_MAX = 2**32 - 1
+
+
+def _must(name: str, what: str, value) -> ConfigError:
+    return ConfigError(f"{name + ' ' if name else ''}must be {what}, got {value!r}")
+
+
+def _bounds(low, high, low_open: bool, high_open: bool) -> str:
+    low, high = (v if v is None or isinstance(v, int) else f"{v:g}" for v in (low, high))
+    if low is not None and high is not None:
+        return f"in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    if low is not None:
+        return f"{'>' if low_open else '>='} {low}"
+    return f"{'<' if high_open else '<='} {high}"
+
+
+def check_int(name: str, value, low: int | None = None, high: int | None = None) -> int:
+    """`value` as an int within [low, high]: refuses bools, floats (28.0 too) and text."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise _must(name, "a whole number", value)
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise _must(name, _bounds(low, high, False, False), value)
+    return value
+
+
+def check_float(name: str, value, low: float | None = None, high: float | None = None, *,
+                low_open: bool = False, high_open: bool = False) -> float:
+    """`value` as a finite float within its bounds (open or closed): refuses NaN, inf, bools, text."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise _must(name, "a number", value)
+    value = float(value)
+    if not math.isfinite(value):
+        raise _must(name, "a finite number", value)
+    if ((low is not None and (value <= low if low_open else value < low))
+            or (high is not None and (value >= high if high_open else value > high))):
+        raise _must(name, _bounds(low, high, low_open, high_open), value)
+    return value
+
+
+def check_seed(name: str, value) -> int:
+    """A random seed: a whole number in [0, SEED_MAX]."""
+    return check_int(name, value, 0, SEED_MAX)
+
+
+def check_bool(name: str, value) -> bool:
+    """True or False (1, 0 and "yes" are refused: a switch is never a count)."""
+    if not isinstance(value, bool) and type(value).__name__ not in ("bool_", "bool"):   # NumPy's
+        raise _must(name, "True or False", value)
+    return bool(value)
+
+
+def check_choice(name: str, value, choices) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise _must(name, f"one of {', '.join(map(str, choices))}", value)
+    return value
+
+
+def check_choice_int(name: str, value, choices) -> int:
+    """A whole number from `choices` (channels: 1 or 3)."""
+    value = check_int(name, value)
+    if value not in choices:
+        raise _must(name, " or ".join(map(str, choices)), value)
+    return value
+
+
+#: The largest noise scale: beyond it the noise lies far outside what any generator trained on
+#: (N(0, 1)) and the images saturate to one or two grey levels.
+TRUNCATION_MAX = 4.0
+
+
+def check_truncation(value, name: str = "truncation") -> float:
+    """A noise scale in (0, TRUNCATION_MAX] (1 = the noise the generator trained on)."""
+    try:
+        return check_float(name, value, 0, TRUNCATION_MAX, low_open=True)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (1 = unscaled noise, 0.5-0.8 = more typical images)") from None
+
+
+def set_fields(config, **values) -> None:
+    """Store checked (normalised) values on a frozen dataclass from its __post_init__."""
+    for key, value in values.items():
+        object.__setattr__(config, key, value)
+
+
+def check_names(name: str, values, *, allow_empty: bool = False) -> tuple[str, ...]:
+    """A tuple of distinct, non-empty names (a single string is refused: "hat" is not a list)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+        raise _must(name, "a list of names", values)
+    names = tuple(values)
+    bad = [v for v in names if not isinstance(v, str) or not v.strip()]
+    if bad:
+        raise _must(name, "non-empty names", bad[0])
+    repeated = sorted({v for v in names if names.count(v) > 1})
+    if repeated:
+        raise ConfigError(f"{name + ': ' if name else ''}{', '.join(repeated)} given more than "
+                          "once; name each one once")
+    if not names and not allow_empty:
+        raise _must(name, "at least one name", values)
+    return names
 
 
 class Config:
@@ -70,15 +175,20 @@ class DataConfig(Config):
     foreground: bool = False            # cut the garment out onto a plain background first
 
     def __post_init__(self) -> None:
-        if self.image_size < 8:
-            raise ConfigError(f"image_size must be >= 8, got {self.image_size}")
-        if self.channels not in (1, 3):
-            raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
-        if self.resize not in ("pad", "squash"):
-            raise ConfigError(f"resize must be 'pad' or 'squash', got {self.resize!r}")
-        if not 0 <= self.val_fraction + self.test_fraction < 1:
+        dataset = os.fspath(self.dataset) if isinstance(self.dataset, os.PathLike) else self.dataset
+        if not isinstance(dataset, str) or not dataset.strip():
+            raise ConfigError(f"dataset must be a registry name or a path, got {dataset!r}")
+        set_fields(self, dataset=dataset, image_size=check_int("image_size", self.image_size, 8),
+             channels=check_choice_int("channels", self.channels, (1, 3)),
+             classes=check_names("classes", self.classes),
+             include_kids=check_bool("include_kids", self.include_kids),
+             val_fraction=check_float("val_fraction", self.val_fraction, 0, 1, high_open=True),
+             test_fraction=check_float("test_fraction", self.test_fraction, 0, 1, high_open=True),
+             split_seed=check_seed("split_seed", self.split_seed),
+             resize=check_choice("resize", self.resize, ("pad", "squash")),
+             foreground=check_bool("foreground", self.foreground))
+        if not self.val_fraction + self.test_fraction < 1:
             raise ConfigError("val_fraction + test_fraction must be in [0, 1)")
-        object.__setattr__(self, "classes", tuple(self.classes))
 
     @property
     def num_classes(self) -> int:
@@ -176,16 +286,26 @@ class GANConfig(Config):
     lecam_decay: float = 0.99     # decay of the moving averages of D's scores that LeCam uses
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "augment", tuple(self.augment))
-        object.__setattr__(self, "without", tuple(self.without))
+        set_fields(self, augment=check_names("augment", self.augment, allow_empty=True),
+             without=check_names("without", self.without, allow_empty=True),
+             latent_dim=check_int("latent_dim", self.latent_dim, 1),
+             image_size=check_int("image_size", self.image_size, 8),
+             channels=check_choice_int("channels", self.channels, (1, 3)),
+             num_classes=check_int("num_classes", self.num_classes, 2),
+             embedding_dim=check_int("embedding_dim", self.embedding_dim, 1),
+             d_filters=check_int("d_filters", self.d_filters, 1),
+             g_filters=check_int("g_filters", self.g_filters, 1),
+             leaky_slope=check_float("leaky_slope", self.leaky_slope, 0, 1),
+             d_dropout=check_float("d_dropout", self.d_dropout, 0, 1, high_open=True),
+             ema_decay=check_float("ema_decay", self.ema_decay, 0, 1, high_open=True),
+             tune_truncation=check_bool("tune_truncation", self.tune_truncation),
+             aux_weight=check_float("aux_weight", self.aux_weight, 0),
+             lecam_weight=check_float("lecam_weight", self.lecam_weight, 0),
+             lecam_decay=check_float("lecam_decay", self.lecam_decay, 0, 1, high_open=True))
         object.__setattr__(self, "preset", preset_name(self.preset))
-        if self.image_size < 8 or self.image_size % 4:
+        if self.image_size % 4:
             raise ConfigError(f"image_size must be a multiple of 4 and >= 8 (two 2x upsamplings), "
                              f"got {self.image_size}")
-        if self.channels not in (1, 3):
-            raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
-        if self.latent_dim < 1 or self.num_classes < 2:
-            raise ConfigError("latent_dim must be >= 1 and num_classes >= 2")
         if self.loss not in ("bce", "hinge"):
             raise ConfigError(f"loss must be 'bce' or 'hinge', got {self.loss!r}")
         if self.networks not in NETWORKS:
@@ -209,11 +329,6 @@ class GANConfig(Config):
         if self.without and self.networks != "projection":
             raise ConfigError(f"without={self.without} switches off parts of the projection "
                              f"networks; the {self.networks!r} networks have none of them")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ConfigError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
-        if self.lecam_weight < 0 or not 0.0 <= self.lecam_decay < 1.0:
-            raise ConfigError(f"lecam_weight must be >= 0 and lecam_decay in [0, 1), got "
-                              f"{self.lecam_weight}, {self.lecam_decay}")
 
     def for_data(self, data: DataConfig) -> "GANConfig":
         """This model at `data`'s image size, channels and class count (FROM_DATA). A field left
@@ -289,15 +404,23 @@ class TrainConfig(Config):
     eval_every: int = 5           # epochs between those scorings
 
     def __post_init__(self) -> None:
-        if self.epochs < 1:
-            raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
-        if self.batch_size < 2 or self.batch_size % 2:
+        set_fields(self, epochs=check_int("epochs", self.epochs, 1),
+             batch_size=check_int("batch_size", self.batch_size, 2),
+             fake_per_real=check_int("fake_per_real", self.fake_per_real, 1),
+             lr=check_float("lr", self.lr, 0, low_open=True),
+             beta_1=check_float("beta_1", self.beta_1, 0, 1, high_open=True),
+             beta_2=check_float("beta_2", self.beta_2, 0, 1, high_open=True),
+             d_lr=None if self.d_lr is None else check_float("d_lr", self.d_lr, 0, low_open=True),
+             mirror=check_bool("mirror", self.mirror),
+             repeat=check_int("repeat", self.repeat, 1),
+             seed=check_seed("seed", self.seed),
+             jit_compile=check_bool("jit_compile", self.jit_compile),
+             steps_per_execution=check_int("steps_per_execution", self.steps_per_execution, 1),
+             sample_every=check_int("sample_every", self.sample_every, 1),
+             eval_every=check_int("eval_every", self.eval_every, 1))
+        if self.batch_size % 2:
             raise ConfigError(f"batch_size must be even and >= 2 (half real, half generated), "
                              f"got {self.batch_size}")
-        if self.repeat < 1:
-            raise ConfigError(f"repeat must be >= 1, got {self.repeat}")
-        if self.fake_per_real < 1:
-            raise ConfigError(f"fake_per_real must be >= 1, got {self.fake_per_real}")
         if self.schedule not in ("fused", "article"):
             raise ConfigError(f"schedule must be 'fused' or 'article', got {self.schedule!r}")
         if self.precision not in PRECISIONS:
@@ -305,12 +428,8 @@ class TrainConfig(Config):
                               f"{self.precision!r}")
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"unknown strategy {self.strategy!r}")
-        if self.steps_per_execution < 1 or self.sample_every < 1 or self.eval_every < 1:
-            raise ConfigError("steps_per_execution, sample_every and eval_every must be >= 1")
         if self.keep_best not in KEEP_BEST:
             raise ConfigError(f"keep_best must be one of {', '.join(KEEP_BEST)}, got {self.keep_best!r}")
-        if self.lr <= 0 or (self.d_lr is not None and self.d_lr <= 0):
-            raise ConfigError("learning rates must be > 0")
 
     @property
     def discriminator_lr(self) -> float:

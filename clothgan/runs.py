@@ -11,9 +11,10 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from .config import FROM_DATA, DataConfig, GANConfig, TrainConfig
+from .config import (FROM_DATA, DataConfig, GANConfig, TrainConfig, check_choice_int, check_int,
+                     check_names, check_truncation, set_fields)
 from .core.files import atomic_write, process_alive, read_json
-from .errors import ClothganError
+from .errors import ClothganError, ConfigError
 
 RUN_FILE = "run.json"
 GENERATOR_FILE = "generator.keras"
@@ -42,6 +43,17 @@ class RunInfo:
     config: dict = field(default_factory=dict)   # the full configs used (data, model, training)
     epochs_done: int = 0
     truncation: float = 1.0   # noise scale to sample with (clothgan.training.selection.tune_truncation)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.preset, str) or not isinstance(self.config, dict):
+            raise ConfigError(f"preset must be a name and config a mapping, got {self.preset!r}, "
+                              f"{type(self.config).__name__}")
+        set_fields(self, class_names=check_names("class_names", self.class_names),
+                   image_size=check_int("image_size", self.image_size, 8),
+                   channels=check_choice_int("channels", self.channels, (1, 3)),
+                   latent_dim=check_int("latent_dim", self.latent_dim, 1),
+                   epochs_done=check_int("epochs_done", self.epochs_done, 0),
+                   truncation=check_truncation(self.truncation))
 
     def to_json(self) -> str:
         """run.json's text: each fact once (a field its config records is left to the config)."""
@@ -96,14 +108,14 @@ def read_run_info(run_dir: str | os.PathLike) -> RunInfo:
     known = {f.name for f in fields(RunInfo)}
     try:
         d = {k: v for k, v in d.items() if k in known}
+        config = d.get("config") if isinstance(d.get("config"), dict) else {}
         for name, (part, key) in _IN_CONFIG.items():
-            if name not in d and key in (d.get("config") or {}).get(part, {}):
-                d[name] = d["config"][part][key]
-        d["class_names"] = tuple(d["class_names"])
+            if name not in d and isinstance(config.get(part), dict) and key in config[part]:
+                d[name] = config[part][key]
         return RunInfo(**d)
-    except (KeyError, TypeError) as exc:
-        raise ClothganError(f"{path}: broken {RUN_FILE} ({exc!r} missing or wrong); the run "
-                            "directory is damaged: train it again into another --out") from None
+    except (TypeError, ConfigError) as exc:    # a missing field, or one of the wrong type
+        raise ClothganError(f"{path}: broken {RUN_FILE} ({exc}); the run directory is damaged: "
+                            "train it again into another --out") from None
 
 
 def run_configs(run_dir: str | os.PathLike) -> tuple[DataConfig, GANConfig, TrainConfig]:

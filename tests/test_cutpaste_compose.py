@@ -24,6 +24,14 @@ def _scenes(bank, cfg, n=25, seed=0):
     return [compose_scene(np.random.default_rng([seed, i]), bank, bg, cfg) for i in range(n)]
 
 
+def test_garments_without_room_are_counted(bank):
+    """Ten large garments do not all fit one small scene: what is left out is said, not hidden."""
+    cfg = ComposeConfig(size=96, objects=(10, 10), transform=TransformConfig(scale=(0.5, 0.6)))
+    scenes = _scenes(bank, cfg, n=6)
+    assert all(len(s.instances) + s.dropped == 10 for s in scenes)
+    assert sum(s.dropped for s in scenes) > 0
+
+
 def test_scenes_respect_object_count_occlusion_and_truncation(bank):
     cfg = ComposeConfig(size=192, objects=(2, 4), max_occlusion=0.3, max_truncation=0.25,
                         transform=TransformConfig(scale=(0.3, 0.5)))

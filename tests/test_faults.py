@@ -369,7 +369,9 @@ def test_networks_that_cannot_fit_are_refused_before_building(tiny_data, tmp_pat
 def test_max_images_limits_what_is_prepared(tiny_data, tmp_path, isolated_home):
     assert main(["train", "--out", str(tmp_path / "r"), "--dataset", tiny_data.dataset,
                  "--epochs", "1", "--max-images", "16", *TINY_TRAIN]) == 0
-    listed = (tmp_path / "r" / "train_images.txt").read_text().split()
+    from clothgan.training.photos import read_train_images
+
+    listed = read_train_images(tmp_path / "r")
     assert len(listed) == 16
     caches = list((isolated_home / "prepared").glob("*.npz"))
     assert [len(np.load(c)["y"]) for c in caches] == [16]      # only those photos were decoded
@@ -377,7 +379,7 @@ def test_max_images_limits_what_is_prepared(tiny_data, tmp_path, isolated_home):
 
 # -- 13: killed runs leave nothing behind for long -------------------------------------------
 
-def test_staging_folders_of_killed_runs_are_swept(tmp_path):
+def test_a_killed_run_leaves_nothing_that_looks_done_and_its_lock_does_not_block(tmp_path, capsys):
     run = make_tiny_run(tmp_path / "run")
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "clothgan", "generate", "--run", str(run),
@@ -387,14 +389,19 @@ def test_staging_folders_of_killed_runs_are_swept(tmp_path):
     while not list(out.glob(".big.partial-*")) and time.time() < deadline:
         time.sleep(0.2)
     time.sleep(0.5)
+    # A second writer of the same folder is refused at once, naming the first.
+    assert main(["generate", "--run", str(run), "--per-class", "1", "--seed", "2", "--out",
+                 str(out / "big")]) == 2
+    one_line_error(capsys, "generate", "another clothgan run is writing there",
+                   f"process {proc.pid}: clothgan generate --run")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     left = list(out.glob(".big.partial-*"))
     assert left and not (out / "big").exists()                 # nothing that looks finished
-    (out / ".older.old-12345678").mkdir()                      # a replaced folder of a killed run
+    (out / ".older.old-12345678").mkdir()                      # not provably clothgan's: kept
     assert main(["generate", "--run", str(run), "--per-class", "1", "--out",
-                 str(out / "small")]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["small"]
+                 str(out / "big")]) == 0                       # the dead run's lock is no lock
+    assert sorted(p.name for p in out.iterdir()) == [".older.old-12345678", "big"]
 
 
 # -- 14: one bad file, a missing copy, error types, quiet progress ----------------------------

@@ -137,8 +137,11 @@ def test_stale_partial_of_dead_process_is_removed(tiny_run, tmp_path):
 
     stale = tmp_path / ".out.partial-999999999-abcdef12"
     (stale / "hat").mkdir(parents=True)
+    (stale / ".clothgan-staging").write_text('{"pid": 999999999, "out": "out"}')   # clothgan's mark
+    unmarked = tmp_path / ".out.partial-999999998-abcdef12"   # same name pattern, but not ours
+    (unmarked / "hat").mkdir(parents=True)
     generate(None, 1, tmp_path / "out", sampler=Sampler.load(tiny_run, "float32"), progress=False)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [unmarked.name, "out"]
 
 
 def test_rgb_and_other_size(tmp_path):
@@ -241,10 +244,11 @@ def test_truncation_scales_the_noise_and_is_checked(tiny_run, tmp_path, capsys):
     assert Sampler.load(run, "float32", truncation=0.9).truncation == 0.9
     np.testing.assert_allclose(Sampler.load(run, "float32").images(z, y), half.images(z, y), atol=1e-6)
 
-    for bad in ("0", "-1", "nan"):
+    for bad, why in (("0", "must be in (0, 4]"), ("-1", "must be in (0, 4]"),
+                     ("nan", "must be a finite number"), ("1e39", "must be in (0, 4]")):
         assert main(["generate", "--run", str(run), "--per-class", "1", "--out",
                      str(tmp_path / f"bad{bad}"), "--truncation", bad]) == 2
-        assert "--truncation: must be > 0" in capsys.readouterr().err
+        assert f"--truncation: {why}" in capsys.readouterr().err
         assert not (tmp_path / f"bad{bad}").exists()
 
 

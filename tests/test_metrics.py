@@ -169,7 +169,11 @@ def test_prior_weights_give_the_target_mix():
 
 
 def test_sample_weights_set_what_a_classifier_learns():
-    """On pure noise a classifier can only learn the label prior: the weighted one's."""
+    """On pure noise a classifier can only learn the label prior: the weighted one's.
+
+    The weighted prior is 0.85 on class 0, the unweighted one 0.25; four short epochs move the
+    weighted model only part of the way (0.6 here, a little less or more on other CPUs), so the test asks for a clear gap
+    between the two runs rather than a level: ignored weights would leave no gap at all."""
     from clothgan.evaluation.judge import predict_proba, prior_weights, train_classifier
 
     rng = np.random.default_rng(3)
@@ -181,7 +185,10 @@ def test_sample_weights_set_what_a_classifier_learns():
     for name, w in (("equal", None), ("skewed", prior_weights(y, np.array([85, 5, 5, 5])))):
         clf = train_classifier(x, y, 4, cfg, progress=False, sample_weight=w)
         mean_p[name] = predict_proba(clf, probe).mean(0)
-    assert mean_p["skewed"][0] > 0.6 and mean_p["skewed"][0] > 2 * mean_p["equal"][0], mean_p
+    skewed, equal = mean_p["skewed"], mean_p["equal"]
+    assert skewed[0] - equal[0] > 0.2, mean_p           # measured: 0.60 against 0.21
+    assert skewed[0] > 2.5 * skewed[1:].max(), mean_p   # measured: 3.8x (weights ignored: ~1.3x)
+    assert equal.max() - equal.min() < 0.15, mean_p     # measured: 0.07
     with pytest.raises(ValueError, match="sample_weight"):
         train_classifier(x, y, 4, cfg, progress=False, sample_weight=np.ones(3))
 

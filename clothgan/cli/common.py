@@ -1,7 +1,11 @@
-"""Argument types shared by the sub-commands: each bad value is one argparse error line."""
+"""Argument types shared by the sub-commands: each bad value is one argparse error line, checked
+by the same validators as the config objects (clothgan.config.check_*)."""
 from __future__ import annotations
 
 import argparse
+
+from ..config import check_float, check_int, check_names, check_seed, check_truncation
+from ..errors import ConfigError
 
 
 def comma_list(text: str) -> list[str]:
@@ -9,43 +13,53 @@ def comma_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
-def _whole_number(text: str, minimum: int) -> int:
+def _checked(parse, text: str, check):
+    """parse(text), then check(value); any failure is argparse's one-line error."""
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
-    return value
+        return check(parse(text))
+    except ValueError as exc:
+        if isinstance(exc, ConfigError):
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        kind = "a whole number" if parse is int else "a number"
+        raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
 
 
 def positive_int(text: str) -> int:
     """An integer >= 1."""
-    return _whole_number(text, 1)
+    return _checked(int, text, lambda v: check_int("", v, 1))
 
 
 def non_negative_int(text: str) -> int:
     """An integer >= 0."""
-    return _whole_number(text, 0)
+    return _checked(int, text, lambda v: check_int("", v, 0))
+
+
+def seed(text: str) -> int:
+    """A random seed (clothgan.config.check_seed)."""
+    return _checked(int, text, lambda v: check_seed("", v))
 
 
 def positive_float(text: str) -> float:
     """A finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
+    return _checked(float, text, lambda v: check_float("", v, 0, low_open=True))
 
 
 def fraction(text: str) -> float:
     """A number in (0, 1]."""
-    value = positive_float(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
-    return value
+    return _checked(float, text, lambda v: check_float("", v, 0, 1, low_open=True))
+
+
+def truncation(text: str) -> float:
+    """A noise scale (clothgan.config.check_truncation)."""
+    return _checked(float, text, lambda v: check_truncation(v, ""))
+
+
+def names(text: str) -> list[str]:
+    """Comma-separated distinct names, at least one ("hat,hat" is refused)."""
+    try:
+        return list(check_names("", comma_list(text)))
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def precision(text: str) -> str:

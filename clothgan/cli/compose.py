@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from .common import non_negative_int, positive_int
+from ..cutpaste.config import MAX_OBJECTS
+from .common import non_negative_int, positive_int, seed
 
 
 def _objects(text: str) -> tuple[int, int]:
@@ -13,8 +14,9 @@ def _objects(text: str) -> tuple[int, int]:
         pair = (int(lo), int(hi or lo))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected K or LOW-HIGH (e.g. 1-3), got {text!r}")
-    if not 1 <= pair[0] <= pair[1]:
-        raise argparse.ArgumentTypeError(f"need 1 <= LOW <= HIGH, got {text!r}")
+    if not 1 <= pair[0] <= pair[1] <= MAX_OBJECTS:
+        raise argparse.ArgumentTypeError(f"need 1 <= LOW <= HIGH <= {MAX_OBJECTS} (more garments "
+                                         f"find no room in a scene), got {text!r}")
     return pair
 
 
@@ -44,7 +46,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
                    help="COCO segmentation encoding (default: rle)")
     p.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="parallel workers (default: all cores)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="same seed, same files, any --workers")
+    p.add_argument("--seed", type=seed, default=0, metavar="S", help="same seed, same files, any --workers")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
@@ -80,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {summary['images']} {what} ({summary['instances']} garments) to {summary['out']} "
           f"in {summary['seconds']:.1f} s ({summary['images_per_second']:.0f}/s)")
     print("garments per class: " + ", ".join(f"{c} {n}" for c, n in summary["per_class"].items()))
+    if result.dropped:
+        print(f"{result.dropped} garment(s) found no room in their scene within the occlusion and "
+              "truncation limits and were left out (fewer --objects avoids it)")
     if result.bank is not None and result.bank.failed:
         print(f"{len(result.bank.failed)} of {summary['sources_kept'] + len(result.bank.failed)} "
               "source photos left out (unreadable, or no garment found):")

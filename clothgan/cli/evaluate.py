@@ -6,7 +6,7 @@ import json
 import sys
 
 from ..config import CLASS_MIXES
-from .common import comma_list, positive_int
+from .common import comma_list, positive_int, seed
 
 _SKIPPABLE = ("cas", "augmentation", "memorisation")
 
@@ -29,7 +29,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-per-class", type=positive_int, metavar="N", help="read at most N images per class")
     parser.add_argument("--inception", action="store_true",
                         help="also compute Inception-v3 FID (needs local weights; never downloads)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for classifiers and subsets")
+    parser.add_argument("--seed", type=seed, default=0, help="seed for classifiers and subsets")
     parser.add_argument("--classifier-runs", type=positive_int, default=1, metavar="N",
                         help="train each synthetic-data classifier N times (seeds S, S+1, ...) and "
                              "report the median: one training's accuracy can swing by 0.1. Above "

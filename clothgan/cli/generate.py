@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from .common import add_precision, comma_list, non_negative_int, positive_float, positive_int
+from .common import add_precision, names, positive_int, seed, truncation
 
 
 #: The command imports TensorFlow: clothgan.cli.main imports it first, quietly.
@@ -26,9 +26,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="images to write for each class")
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="output folder: DIR/<class>/<name>.png + DIR/manifest.csv")
-    parser.add_argument("--seed", type=non_negative_int, default=0,
+    parser.add_argument("--seed", type=seed, default=0,
                         help="noise seed; the same seed gives the same images (default 0)")
-    parser.add_argument("--classes", metavar="A,B",
+    parser.add_argument("--classes", type=names, metavar="A,B",
                         help="comma-separated class names (default: all classes of the run)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace DIR if it exists and is not empty")
@@ -37,7 +37,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     add_precision(parser, "auto", "mixed: 16-bit inference (float16 on GPUs, bfloat16 on TPUs and "
                   "CPUs with native bf16); auto (default): mixed where the hardware has it and "
                   "the images match float32's within half a grey level")
-    parser.add_argument("--truncation", type=positive_float, metavar="PSI",
+    parser.add_argument("--truncation", type=truncation, metavar="PSI",
                         help="scale the noise by PSI: below 1 gives more typical, more clearly "
                              "labelled images (the truncation trick). Default: the run's own value, "
                              "chosen on the validation split when training ended (1 if none)")
@@ -45,14 +45,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import ClothganError
     from ..sampling import generate
 
-    classes = None
-    if args.classes is not None:
-        classes = comma_list(args.classes)
-        if not classes:
-            raise ClothganError("--classes: give at least one class name, e.g. --classes pants,skirt")
+    classes = args.classes
     run_dir = args.run
     if args.pretrained:
         from ..pretrained import pretrained_dir

@@ -8,7 +8,8 @@ import warnings
 
 from ..config import VERSION
 from ..core.quiet_tf import import_tensorflow
-from ..errors import ClothganError
+from ..core.files import set_command_line
+from ..errors import ClothganError, os_error_line
 from . import compose, evaluate, generate, prepare, study, train
 
 COMMANDS = {
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 1
+    set_command_line(["clothgan", *(sys.argv[1:] if argv is None else argv)])   # for lock holders
     def one_line(message, category, filename, lineno, file=None, line=None):
         print(f"clothgan {args.command}: warning: {message}", file=sys.stderr)
 
@@ -66,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
             return int(args._run(args) or 0)
         except ClothganError as exc:
             print(f"clothgan {args.command}: error: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:   # disk full, permissions, links, names: where and what to do
+            print(f"clothgan {args.command}: error: {os_error_line(exc, getattr(args, 'out', None))}",
+                  file=sys.stderr)
             return 2
         except KeyboardInterrupt:
             print(f"clothgan {args.command}: interrupted", file=sys.stderr)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ..config import DEFAULT_PRESET, KEEP_BEST, PRESET_ALIASES, PRESETS, STRATEGIES, preset, preset_name
-from .common import add_precision, comma_list, fraction, positive_float, positive_int
+from .common import add_precision, fraction, names, positive_float, positive_int, seed
 
 _, _DEFAULT = preset(DEFAULT_PRESET)
 
@@ -24,7 +24,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="generator width (default: the preset's; 128 for reference and quality)")
     parser.add_argument("--d-filters", type=positive_int, default=None,
                         help="discriminator width (default: the preset's)")
-    parser.add_argument("--without", type=comma_list, default=None, metavar="PART,PART",
+    parser.add_argument("--without", type=names, default=None, metavar="PART,PART",
                         help="projection preset only: switch parts off (spectral_norm, "
                              "projection_head, conditional_bn; README: ablation)")
     parser.add_argument("--epochs", type=positive_int, default=None,
@@ -39,10 +39,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--schedule", choices=("fused", "article"), default=None,
                         help="fused: one generator pass serves both updates (default); article: "
                              "the tutorial's three separate updates per step")
-    parser.add_argument("--lr", type=float, default=None,
+    parser.add_argument("--lr", type=positive_float, default=None,
                         help=f"Adam learning rate of the generator, and of the discriminator unless "
                              f"--d-lr is given (default {_DEFAULT.lr})")
-    parser.add_argument("--d-lr", type=float, default=None,
+    parser.add_argument("--d-lr", type=positive_float, default=None,
                         help="the discriminator's own learning rate (two time-scale update rule)")
     parser.add_argument("--keep-best", choices=KEEP_BEST, default=None,
                         help="every --eval-every epochs score the generator on the real validation "
@@ -64,14 +64,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mirror", action="store_true", default=None,
                         help="flip real images left-right at random while training (x-flip "
                              "augmentation; garments look alike mirrored)")
-    parser.add_argument("--classes", type=comma_list, default=None, metavar="A,B",
+    parser.add_argument("--classes", type=names, default=None, metavar="A,B",
                         help="train on these classes only (default: the ten)")
     parser.add_argument("--fraction", type=fraction, default=None, metavar="F",
                         help="train on this share of each class's training photos, drawn with "
-                             "--seed (0 < F <= 1; the photos are listed in train_images.txt)")
+                             "--seed (0 < F <= 1; the photos are listed in train_images.json)")
     parser.add_argument("--max-images", type=positive_int, default=None,
                         help="train on a fixed random subset of this many images (quick trials)")
-    parser.add_argument("--seed", type=int, default=None,
+    parser.add_argument("--seed", type=seed, default=None,
                         help=f"seed for weights, noise and data order (default {_DEFAULT.seed})")
     parser.add_argument("--strategy", choices=STRATEGIES,
                         default=None, help="auto: TPU if present, multi-worker when TF_CONFIG "

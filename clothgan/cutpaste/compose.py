@@ -200,6 +200,7 @@ def build_bank(records: list[Record], extract_cfg: ExtractConfig = ExtractConfig
 class Scene:
     image: np.ndarray              # uint8 HxWx3 (or HxW when channels == 1)
     instances: list[Instance]
+    dropped: int = 0               # garments drawn for the scene that found no room in it
 
 
 def _feather_pad(cfg: ComposeConfig) -> int:
@@ -319,7 +320,7 @@ def compose_scene(rng: np.random.Generator, bank: GarmentBank, backgrounds: Back
     instances = [Instance(label, ids == i + 1, src, full, placed)
                  for i, (label, src, full, placed) in enumerate(kept)]
     instances = [inst for inst in instances if inst.mask.any()]
-    return Scene(canvas, instances)
+    return Scene(canvas, instances, n - len(instances))
 
 
 def preview_garment(rgba: np.ndarray, params, size: int = 160, background: int = 235,

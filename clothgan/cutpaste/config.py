@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..config import Config
+from ..config import (Config, check_bool, check_choice, check_choice_int, check_float,
+                      check_int, set_fields)
 from ..data.foreground import ExtractConfig
 from ..errors import ConfigError
 
@@ -13,8 +14,10 @@ __all__ = ["BLENDS", "MODES", "ComposeConfig", "ExtractConfig", "TransformConfig
 
 def _check_range(name: str, r: tuple[float, float], lo: float | None = None,
                  hi: float | None = None) -> tuple[float, float]:
-    r = tuple(float(v) for v in r)
-    if len(r) != 2 or r[0] > r[1]:
+    if isinstance(r, (str, bytes)) or not isinstance(r, (list, tuple)) or len(r) != 2:
+        raise ConfigError(f"{name} must be a (low, high) pair, got {r!r}")
+    r = tuple(check_float(name, v, lo, hi) for v in r)
+    if r[0] > r[1]:
         raise ConfigError(f"{name} must be a (low, high) pair with low <= high, got {r}")
     if (lo is not None and r[0] < lo) or (hi is not None and r[1] > hi):
         raise ConfigError(f"{name} must lie within [{lo}, {hi}], got {r}")
@@ -41,11 +44,9 @@ class TransformConfig(Config):
         object.__setattr__(self, "tilt_y", _check_range("tilt_y", self.tilt_y, -75, 75))
         object.__setattr__(self, "brightness", _check_range("brightness", self.brightness, -1, 1))
         object.__setattr__(self, "contrast", _check_range("contrast", self.contrast, 0, 4))
-        if not 0 <= self.flip <= 1:
-            raise ConfigError(f"flip is a probability, got {self.flip}")
-        if self.focal < 0.75:
-            # Below this, a tilted garment's far corner can swing behind the camera.
-            raise ConfigError(f"focal must be >= 0.75 (garment lengths), got {self.focal}")
+        # Below focal 0.75 garment lengths, a tilted garment's far corner can swing behind the camera.
+        set_fields(self, flip=check_float("flip", self.flip, 0, 1),
+                   focal=check_float("focal", self.focal, 0.75))
 
     @classmethod
     def identity(cls, scale: float = 0.5) -> "TransformConfig":
@@ -55,6 +56,9 @@ class TransformConfig(Config):
 
 
 BLENDS = ("hard", "gaussian", "poisson")
+#: Most garments a scene may ask for: with the default transform, a 512 px scene has room for
+#: 8 to 14 garments within the occlusion and truncation limits (more are drawn, then dropped).
+MAX_OBJECTS = 10
 MODES = ("scene", "classification")
 
 
@@ -79,26 +83,31 @@ class ComposeConfig(Config):
     transform: TransformConfig = field(default_factory=TransformConfig)
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ConfigError(f"mode must be one of {MODES}, got {self.mode!r}")
-        if self.blend not in BLENDS:
-            raise ConfigError(f"blend must be one of {BLENDS}, got {self.blend!r}")
-        if not 8 <= self.size <= 4096:
-            raise ConfigError(f"size must be in [8, 4096], got {self.size}")
-        if self.channels not in (1, 3):
-            raise ConfigError(f"channels must be 1 or 3, got {self.channels}")
-        objects = tuple(int(v) for v in self.objects)
-        if len(objects) != 2 or not 1 <= objects[0] <= objects[1] <= 50:
-            raise ConfigError(f"objects must be (low, high) with 1 <= low <= high <= 50, got {objects}")
-        object.__setattr__(self, "objects", objects)
-        if not 0 <= self.max_occlusion <= 1 or not 0 <= self.max_truncation < 1:
-            raise ConfigError("max_occlusion must be in [0, 1] and max_truncation in [0, 1)")
-        if self.image_format not in ("jpg", "png"):
-            raise ConfigError(f"image_format must be 'jpg' or 'png', got {self.image_format!r}")
-        if self.segmentation not in ("rle", "polygon"):
-            raise ConfigError(f"segmentation must be 'rle' or 'polygon', got {self.segmentation!r}")
+        objects = self.objects
+        if isinstance(objects, (str, bytes)) or not isinstance(objects, (list, tuple)) or len(objects) != 2:
+            raise ConfigError(f"objects must be a (low, high) pair, got {objects!r}")
+        objects = tuple(check_int("objects", v, 1, MAX_OBJECTS) for v in objects)
+        if objects[0] > objects[1]:
+            raise ConfigError(f"objects must be (low, high) with low <= high, got {objects}")
+        if self.backgrounds is not None and not isinstance(self.backgrounds, str):
+            raise ConfigError(f"backgrounds must be a folder, 'white' or None, got {self.backgrounds!r}")
+        set_fields(self, mode=check_choice("mode", self.mode, MODES),
+                   blend=check_choice("blend", self.blend, BLENDS),
+                   size=check_int("size", self.size, 8, 4096),
+                   channels=check_choice_int("channels", self.channels, (1, 3)), objects=objects,
+                   feather=check_float("feather", self.feather, 0),
+                   max_occlusion=check_float("max_occlusion", self.max_occlusion, 0, 1),
+                   max_truncation=check_float("max_truncation", self.max_truncation, 0, 1,
+                                              high_open=True),
+                   placement_tries=check_int("placement_tries", self.placement_tries, 1),
+                   image_format=check_choice("image_format", self.image_format, ("jpg", "png")),
+                   segmentation=check_choice("segmentation", self.segmentation, ("rle", "polygon")),
+                   procedural_pool=check_int("procedural_pool", self.procedural_pool, 1),
+                   source_size=check_int("source_size", self.source_size, 16))
         if isinstance(self.transform, dict):
             object.__setattr__(self, "transform", TransformConfig.from_dict(self.transform))
+        if not isinstance(self.transform, TransformConfig):
+            raise ConfigError(f"transform must be a TransformConfig, got {self.transform!r}")
 
     @classmethod
     def for_classification(cls, size: int = 28, channels: int = 1, **changes) -> "ComposeConfig":

@@ -26,10 +26,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..config import VERSION
+from ..config import VERSION, check_bool, check_choice, check_int, check_seed
 from ..errors import ClothganError
 from ..core.cache import cache_root
-from ..core.files import check_out_dir, staged_dir, write_json_atomic
+from ..core.files import check_out_dir, output_lock, staged_dir, write_json_atomic
 from ..core.parallel import parallel_map
 from ..labelled import DATASET_FILE, KINDS, image_file, is_labelled_dataset, manifest_row, write_labelled_files
 from .annotations import COCO_FILE, YOLO_YAML, coco_annotation, write_coco, write_data_yaml, yolo_lines
@@ -93,7 +93,7 @@ def make_item(index: int) -> dict:
         anns.append(ann)
     (out / "labels" / f"{stem}.txt").write_text(yolo_lines(scene.instances, w, h))
     return {"index": index, "image": {"id": index + 1, "file_name": fname, "width": w, "height": h},
-            "annotations": anns}
+            "annotations": anns, "dropped": scene.dropped}
 
 
 @dataclass
@@ -105,6 +105,7 @@ class ComposeResult:
     seconds: float
     bank: BankReport | None = None
     backgrounds_skipped: list = field(default_factory=list)   # [(file, reason)]: unreadable
+    dropped: int = 0              # garments drawn for a scene that found no room in it
 
     @property
     def images_per_second(self) -> float:
@@ -113,7 +114,7 @@ class ComposeResult:
     def summary(self) -> dict:
         d = {"out": str(self.out), "images": self.images, "instances": self.instances,
              "per_class": self.per_class, "seconds": round(self.seconds, 3),
-             "images_per_second": round(self.images_per_second, 2)}
+             "images_per_second": round(self.images_per_second, 2), "garments_dropped": self.dropped}
         if self.bank is not None:
             d["sources_kept"] = sum(self.bank.kept.values())
             d["sources_failed"] = len(self.bank.failed)
@@ -130,13 +131,14 @@ def compose_dataset(out: str | os.PathLike, count: int, bank: GarmentBank, cfg: 
 
     `inputs`: folders this run reads (source photos, backgrounds), which `out` must not touch.
     """
-    if count < 1:
-        raise ClothganError(f"count must be >= 1, got {count}")
+    count, seed = check_int("count", count, 1), check_seed("seed", seed)
+    if workers is not None:
+        check_int("workers", workers, 1)
     out = check_out_dir(out, overwrite, inputs=(*inputs, cfg.backgrounds, cache_root()),
                         is_output=is_composed_dataset)
     start = time.perf_counter()
     try:
-        with staged_dir(out) as tmp:
+        with staged_dir(out, overwrite, is_composed_dataset) as tmp:
             if cfg.mode == "scene":
                 for sub in ("images", "labels", "masks"):
                     (tmp / sub).mkdir()
@@ -153,7 +155,7 @@ def compose_dataset(out: str | os.PathLike, count: int, bank: GarmentBank, cfg: 
         _STATE.clear()
     images, instances, per_class = result
     return ComposeResult(out, images, instances, per_class, time.perf_counter() - start, bank_report,
-                         backgrounds.skipped)
+                         backgrounds.skipped, sum(r.get("dropped", 0) for r in results))
 
 
 def is_composed_dataset(folder: Path) -> bool:
@@ -201,22 +203,40 @@ def compose(out: str | os.PathLike, count: int, cfg: ComposeConfig = ComposeConf
             split: str | None = "train", extract_cfg: ExtractConfig = ExtractConfig(),
             seed: int = 0, workers: int | None = None, overwrite: bool = False,
             progress: bool = True) -> ComposeResult:
-    """`clothgan compose`, the whole method: pick source photos, extract their garments (cached), compose, write.
+    """`clothgan compose`, the whole method: pick source photos, extract their garments (cached),
+    compose, write.
 
     Sources come from one split of the dataset (`train` by default, so the held-out photos that
     evaluation compares against are never pasted).
     """
     from ..config import DataConfig
     from ..data.inventory import scan
-    from ..data.registry import REGISTRY
     from .backgrounds import PLAIN, list_images
-    from .compose import build_bank, select_sources
 
+    check_int("count", count, 1), check_seed("seed", seed), check_bool("overwrite", overwrite)
+    if per_class is not None:
+        check_int("per_class", per_class, 1)
+    if split is not None:
+        check_choice("split", split, ("train", "val", "test"))
+    if workers is not None:
+        check_int("workers", workers, 1)
     if cfg.backgrounds not in (None, PLAIN):
         list_images(cfg.backgrounds)   # a wrong folder fails now, not after the extraction
     inv = scan(DataConfig(dataset=dataset))
-    check_out_dir(out, overwrite, inputs=(inv.root, cfg.backgrounds, cache_root()),
-                  is_output=is_composed_dataset)   # before the extraction, too
+    out = check_out_dir(out, overwrite, inputs=(inv.root, cfg.backgrounds, cache_root()),
+                        is_output=is_composed_dataset)   # before the extraction, too
+    with output_lock(out):   # held through the extraction: a second writer is refused at once
+        return _compose(out, count, cfg, dataset, inv, per_class, split, extract_cfg, seed,
+                        workers, overwrite, progress)
+
+
+def _compose(out, count, cfg, dataset, inv, per_class, split, extract_cfg, seed, workers,
+             overwrite, progress) -> ComposeResult:
+    """`compose` once the output folder is checked and locked."""
+    from ..config import DataConfig
+    from ..data.registry import REGISTRY
+    from .compose import build_bank, select_sources
+
     records = select_sources(inv, per_class, split, seed)
     bank, report = build_bank(records, extract_cfg, cfg.source_size, workers=workers,
                               progress=progress)

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ..config import CLASSES, Config
+from ..config import CLASSES, Config, check_bool, check_float, check_int, set_fields
 from ..data.foreground import Cutout, ExtractConfig, extract
 from ..data.images import fit
 from ..data.inventory import Record
@@ -41,8 +41,17 @@ class FrameConfig(Config):
     any_class: bool = False                    # frames of every class, not only the garment's
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "scale", tuple(self.scale))
-        object.__setattr__(self, "contrast", tuple(self.contrast))
+        set_fields(self, side=check_int("side", self.side, 16), dilate=check_float("dilate", self.dilate),
+                   scale=tuple(check_float("scale", v, 0) for v in self.scale),
+                   shift=check_float("shift", self.shift, 0),
+                   rotation=check_float("rotation", self.rotation, 0, 180),
+                   tilt=check_float("tilt", self.tilt, 0, 75), flip=check_float("flip", self.flip, 0, 1),
+                   brightness=check_float("brightness", self.brightness, 0, 1),
+                   contrast=tuple(check_float("contrast", v, 0, 4) for v in self.contrast),
+                   any_class=check_bool("any_class", self.any_class))
+        if len(self.scale) != 2 or len(self.contrast) != 2 or self.contrast[0] > self.contrast[1]:
+            raise ConfigError(f"scale and contrast must be (low, high) pairs, got {self.scale}, "
+                              f"{self.contrast}")
         if self.side < 16 or not 0 <= self.dilate < 0.5 or not 0 < self.scale[0] <= self.scale[1]:
             raise ConfigError("need side >= 16, dilate in [0, 0.5) and 0 < scale low <= high")
 

@@ -6,7 +6,7 @@ training arrays (cached), and read labelled image folders.
     images     one file -> one array                arrays    many files -> cached arrays
     report     prepare(): `clothgan prepare`        folder    DIR/<class>/<file> as arrays
     foreground the garment cut out of its photo     explore   measurements for notebook 01
-    photos     which photos a run trains on (train_images.txt)
+    photos     which photos a run trains on (train_images.json)
 """
 from .images import SkippedImageWarning, UnusableImage, classic_preprocess, load_image
 from .inventory import SPLITS, Inventory, Record, scan

@@ -20,7 +20,7 @@ from ..config import CLASSES, DataConfig
 from ..core.parallel import parallel_map
 from ..core.pixels import to_float
 from ..errors import ClothganError
-from .images import CORRUPT, Skipped, SkippedImageWarning, UnusableImage, decode
+from .images import CORRUPT, UNREADABLE, Skipped, SkippedImageWarning, UnusableImage, decode
 from .inventory import label_folders
 
 #: Images with a side shorter than this carry no garment to judge; they are skipped.
@@ -50,16 +50,18 @@ class ImageSet:
 
 
 def folder_files(root: str | os.PathLike, class_names: Sequence[str] = CLASSES,
-                 max_per_class: int | None = None) -> tuple[list[str], list[int]]:
+                 max_per_class: int | None = None, unusable: list | None = None
+                 ) -> tuple[list[str], list[int]]:
     """(image files, label indices) of DIR/<class>/<file>; a folder that is not a class, or
-    no images at all, is a one-line error."""
+    no images at all, is a one-line error. Names that cannot be opened (not UTF-8 text, a
+    looping link) are left out, and added to `unusable` as (printable path, reason) when given."""
     root = Path(root)
     if not root.is_dir():
         raise ClothganError(f"{root}: no such folder; pass the DIR written by `clothgan generate` "
                             "or `clothgan compose --mode classification`, or any DIR/<class>/<image>")
     names = tuple(class_names)
     files, labels = [], []
-    for folder, label, images in label_folders(root)[0]:
+    for folder, label, images in label_folders(root, unusable)[0]:
         if label not in names:
             raise ClothganError(f"{folder}: folder name is not a class ({', '.join(names)}); "
                                 "rename or remove it")
@@ -87,7 +89,8 @@ def common_geometry(files: Sequence[str]) -> tuple[int, int] | None:
     if len(shapes) != 1:
         return None
     w, h, c = shapes.pop()
-    return (w, c) if w == h else None
+    # Smaller images are skipped as too small to judge, whatever size they are read at.
+    return (w, c) if w == h and w >= MIN_SIDE else None
 
 
 def _read(path: str, cfg: DataConfig):
@@ -108,20 +111,24 @@ def read_image_folder(root: str | os.PathLike, class_names: Sequence[str] = CLAS
     """Read DIR/<class>/<file> at size x size x channels (default: the files' own, when they
     all share one square size and mode; else 28x28 grey, the training default)."""
     root = Path(root)
-    files, labels = folder_files(root, class_names, max_per_class)
+    unusable: list[tuple[str, str]] = []
+    files, labels = folder_files(root, class_names, max_per_class, unusable)
     if size is None or channels is None:
         side, chans = common_geometry(files) or (DataConfig().image_size, DataConfig().channels)
         size, channels = size or side, channels or chans
     cfg = DataConfig(image_size=size, channels=channels)
     results = parallel_map(partial(_read, cfg=cfg), files, desc="read images", progress=False)
     kept = [(i, r) for i, (r, _) in enumerate(results) if r is not None]
-    skipped = [s for _, s in results if s is not None]
+    skipped = [Skipped(p, UNREADABLE, why) for p, why in unusable]
+    skipped += [s for _, s in results if s is not None]
     for s in skipped:
         warnings.warn(f"{s.path}: skipped, {s.reason}" + (f" ({s.detail})" if s.detail else ""),
                       SkippedImageWarning, stacklevel=2)
     if not kept:
-        raise ClothganError(f"{root}: none of the {len(files)} images is usable (e.g. "
-                            f"{skipped[0].path}: {skipped[0].reason}); replace them")
+        first = skipped[0]
+        raise ClothganError(f"{root}: none of the {len(files)} images is usable (e.g. {first.path}: "
+                            f"{first.reason}{f', {first.detail}' if first.detail else ''}); "
+                            "replace them")
     x = to_float(np.stack([a for _, (a, _) in kept]))
     return ImageSet(root, x, np.array([labels[i] for i, _ in kept], np.int32),
                     [os.path.relpath(files[i], root) for i, _ in kept], tuple(class_names),

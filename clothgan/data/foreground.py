@@ -16,11 +16,13 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-from ..config import Config
+from ..config import Config, check_bool, check_float, check_int, set_fields
 from ..core.cache import cache_dir
 from ..core.files import atomic_write
 from ..errors import ConfigError, DataError
 
+#: Smaller photos have no border band and garment apart for GrabCut to learn from.
+MIN_SIDE = 16
 MASK_VERSION = 1   # bump when the algorithm changes: old cached masks are then ignored
 
 
@@ -42,6 +44,17 @@ class ExtractConfig(Config):
     max_area: float = 0.92      # ... and more than this (nothing separated from the background)
 
     def __post_init__(self) -> None:
+        set_fields(self, work_size=check_int("work_size", self.work_size, 32),
+                   max_size=check_int("max_size", self.max_size, 32),
+                   border=check_float("border", self.border), center=check_float("center", self.center),
+                   iterations=check_int("iterations", self.iterations, 1),
+                   keep_ratio=check_float("keep_ratio", self.keep_ratio),
+                   fill_holes=check_bool("fill_holes", self.fill_holes),
+                   refine_radius=check_int("refine_radius", self.refine_radius, 0),
+                   refine_eps=check_float("refine_eps", self.refine_eps, 0, low_open=True),
+                   feather=check_float("feather", self.feather, 0),
+                   min_area=check_float("min_area", self.min_area),
+                   max_area=check_float("max_area", self.max_area))
         if not 32 <= self.work_size <= self.max_size:
             raise ConfigError(f"work_size must be in [32, max_size], got {self.work_size}")
         if not 0 < self.border < 0.25:
@@ -191,6 +204,9 @@ def extract(path: str | os.PathLike, cfg: ExtractConfig = ExtractConfig(),
             use_cache: bool = True) -> Cutout:
     """Photo and garment mask; the mask comes from the disk cache when this file was seen before."""
     rgb = read_rgb(path, cfg.max_size)
+    if min(rgb.shape[:2]) < MIN_SIDE:
+        raise DataError(f"{path}: {rgb.shape[1]}x{rgb.shape[0]} pixels, too small to find a "
+                        f"garment in (at least {MIN_SIDE} a side)")
     alpha = None
     target = None
     if use_cache:

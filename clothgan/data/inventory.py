@@ -49,6 +49,8 @@ class Inventory:
     duplicate_rows: int = 0                                     # repeated CSV rows, kept once
     kind: str = "folders"                                       # "csv" or "folders"
     own_split: bool = False                                     # split came from the source
+    unusable_files: list = field(default_factory=list)          # (printable path, reason): names
+                                                                # that are not text, looping links
 
     def counts(self, split: str | None = None) -> dict[str, int]:
         c = Counter(r.label for r in self.records if split is None or r.split == split)
@@ -125,12 +127,12 @@ def scan_csv(csv_path: Path, cfg: DataConfig, images_dir: Path | None = None) ->
             rows = [{(k or "").strip(): (v or "") for k, v in row.items()} for row in reader]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"{csv_path}: not a readable UTF-8 CSV ({exc})") from exc
-    with os.scandir(images_dir) as it:
-        files = {os.path.splitext(e.name)[0]: Path(e.path) for e in it
-                 if is_image_name(e.name) and e.is_file()}
     wanted = set(cfg.classes)
     inv = Inventory(root=csv_path.parent, records=[], kind="csv",
                     own_split="split" in cols)
+    files = {os.path.splitext(e.name)[0]: Path(e.path)
+             for e, is_dir in _entries(os.fspath(images_dir), inv.unusable_files)
+             if not is_dir and is_image_name(e.name)}
     seen_keys: set[str] = set()
     found: set[Path] = set()
     for line, row in enumerate(rows, start=2):
@@ -160,7 +162,7 @@ def scan_csv(csv_path: Path, cfg: DataConfig, images_dir: Path | None = None) ->
         split = (_split_of(row["split"], f"{csv_path}, line {line}") if row.get("split", "").strip()
                  else assign_split(key, cfg))
         inv.records.append(Record(os.path.abspath(path), label, split))
-    inv.unlisted_files = sorted(str(p) for p in files.values() if p not in found)
+    inv.unlisted_files = sorted(printable(str(p)) for p in files.values() if p not in found)
     return inv
 
 
@@ -174,18 +176,47 @@ def _find_file(image: str, files: dict[str, Path], images_dir: Path, base: Path)
     return None
 
 
-def label_folders(base: str | os.PathLike) -> tuple[list[tuple[str, str, list[str]]], list[str]]:
+def printable(path: str) -> str:
+    """`path` as text that can always be printed: bytes that are not UTF-8 shown as \\xNN."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _entries(folder: str, unusable: list[tuple[str, str]]) -> list[tuple[os.DirEntry, bool]]:
+    """(entry, is a folder) for the usable files and folders in `folder`, sorted by name;
+    the others are added to `unusable` as (printable path, reason)."""
+    out = []
+    with os.scandir(folder) as it:
+        for e in sorted(it, key=lambda e: e.name):
+            try:
+                e.path.encode("utf-8")
+                is_dir, is_file = e.is_dir(), e.is_file()
+            except UnicodeEncodeError:
+                if is_image_name(e.name) or e.is_dir():
+                    unusable.append((printable(e.path), "name is not UTF-8 text; rename it"))
+                continue
+            except OSError as exc:   # a link that loops, or a file that vanished
+                unusable.append((printable(e.path), f"cannot be opened ({exc.strerror or exc})"))
+                continue
+            if is_dir or is_file:
+                out.append((e, is_dir))
+    return out
+
+
+def label_folders(base: str | os.PathLike, unusable: list[tuple[str, str]] | None = None
+                  ) -> tuple[list[tuple[str, str, list[str]]], list[str]]:
     """([(folder, normalised label, its image files)], image files lying loose in base) for
-    the visible sub-folders of base, sorted by name."""
-    with os.scandir(base) as it:
-        entries = sorted(it, key=lambda e: e.name)
-    loose = [e.path for e in entries if is_image_name(e.name) and e.is_file()]
+    the visible sub-folders of base, sorted by name. Entries that cannot be used (a name that
+    is not text, a link that loops) are left out, and added to `unusable` as (printable path,
+    reason) when given."""
+    unusable = [] if unusable is None else unusable
+    entries = _entries(os.fspath(base), unusable)
+    loose = [e.path for e, is_dir in entries if not is_dir and is_image_name(e.name)]
     folders = []
-    for entry in entries:
-        if entry.name.startswith(".") or not entry.is_dir():
+    for entry, is_dir in entries:
+        if entry.name.startswith(".") or not is_dir:
             continue
-        with os.scandir(entry.path) as it:
-            images = sorted(e.path for e in it if is_image_name(e.name) and e.is_file())
+        images = [e.path for e, sub_dir in _entries(entry.path, unusable)
+                  if not sub_dir and is_image_name(e.name)]
         folders.append((entry.path, normalize_label(entry.name), images))
     return folders, loose
 
@@ -200,9 +231,9 @@ def scan_folders(root: Path, cfg: DataConfig) -> Inventory:
     layouts = [(normalize_label(s.name), s) for s in split_dirs] if split_dirs else [(None, root)]
     for other in (p for p in subdirs if split_dirs and p not in split_dirs):
         # A label folder beside split folders: which split it belongs to is unknown.
-        inv.unlisted_files += sorted(str(f) for f in other.rglob("*") if _is_image(f))
+        inv.unlisted_files += sorted(printable(str(f)) for f in other.rglob("*") if _is_image(f))
     for split, base in layouts:
-        folders, loose = label_folders(base)
+        folders, loose = label_folders(base, inv.unusable_files)
         # Images lying beside the label folders have no label: reported, not guessed.
         inv.unlisted_files += loose
         for folder, label, images in folders:

@@ -1,5 +1,5 @@
 """Which photos a run trains on: the training split, a stratified fraction of it, or a random
-subset, recorded one per line in RUN_DIR/train_images.txt so the same photos can be used again.
+subset, listed in RUN_DIR/train_images.json so the same photos can be used again.
 
 Only the chosen photos are decoded (plus the held-out splits when the run scores itself on
 them), and a resumed run reads its list back, so it trains on exactly the same photos.
@@ -17,7 +17,9 @@ from ..errors import ClothganError
 from .arrays import Arrays, build_arrays, select
 from .inventory import Inventory, Record, scan
 
-TRAIN_IMAGES_FILE = "train_images.txt"
+TRAIN_IMAGES_FILE = "train_images.json"
+#: Runs written before the list was JSON: one path per line (names holding a newline broke it).
+OLD_TRAIN_IMAGES_FILE = "train_images.txt"
 
 
 def choose_training(records: list[Record], classes, fraction: float | None = None,
@@ -48,19 +50,30 @@ def choose_training(records: list[Record], classes, fraction: float | None = Non
 
 
 def write_train_images(run_dir: Path, root: Path, paths: list[str]) -> Path:
-    """RUN_DIR/train_images.txt: each photo's path relative to the dataset root."""
-    from ..core.files import atomic_write
+    """RUN_DIR/train_images.json: each photo's path relative to the dataset root (JSON keeps any
+    name a file system allows, newlines and spaces included)."""
+    from ..core.files import write_json_atomic
 
-    lines = "".join(f"{os.path.relpath(p, root)}\n" for p in paths)
-    return atomic_write(Path(run_dir) / TRAIN_IMAGES_FILE, lambda tmp: Path(tmp).write_text(lines))
+    return write_json_atomic(Path(run_dir) / TRAIN_IMAGES_FILE,
+                             {"photos": [os.path.relpath(p, root) for p in paths]}, indent=0)
 
 
 def read_train_images(run_dir: Path) -> list[str] | None:
-    """The relative paths in RUN_DIR/train_images.txt (None when the run has no list)."""
+    """The relative paths in RUN_DIR/train_images.json, or an older run's train_images.txt
+    (None when the run has no list)."""
+    from ..core.files import read_json
+
     path = Path(run_dir) / TRAIN_IMAGES_FILE
-    if not path.is_file():
+    if path.is_file():
+        photos = read_json(path, TRAIN_IMAGES_FILE, "start a new run").get("photos")
+        if not isinstance(photos, list) or not all(isinstance(p, str) for p in photos):
+            raise ClothganError(f"{path}: broken {TRAIN_IMAGES_FILE} (no list of photos); start a "
+                                "new run")
+        return photos
+    old = Path(run_dir) / OLD_TRAIN_IMAGES_FILE
+    if not old.is_file():
         return None
-    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    return [line.strip() for line in old.read_text().splitlines() if line.strip()]
 
 
 def _listed(inv: Inventory, listed: list[str], run_dir: Path) -> list[Record]:
@@ -84,7 +97,7 @@ def training_splits(data: DataConfig, run_dir: Path, *, fraction: float | None =
                     resume: bool = False, progress: bool = True
                     ) -> tuple[dict[str, Arrays], Path]:
     """({"train": the run's photos, "val", "test": the held-out splits (when `heldout`)}, the
-    dataset's root), decoding only those photos; a resumed run with a train_images.txt gets
+    dataset's root), decoding only those photos; a resumed run with a list of photos gets
     exactly its listed photos."""
     inv = scan(data)
     listed = read_train_images(run_dir) if resume else None

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..config import DataConfig
+from ..config import DataConfig, check_int
+from ..errors import ConfigError
 from .images import Skipped
 from .inventory import SPLITS, Inventory, scan
 from .arrays import Arrays, build_arrays
@@ -29,6 +30,7 @@ class PrepareReport:
     cache_path: str | None
     from_cache: bool
     seconds: float
+    unusable_files: list = field(default_factory=list)   # (printable path, reason)
 
     @property
     def total(self) -> int:
@@ -50,6 +52,7 @@ class PrepareReport:
             "duplicate_rows": self.duplicate_rows, "split_from_source": self.own_split,
             "cache_path": self.cache_path, "from_cache": self.from_cache,
             "seconds": round(self.seconds, 3),
+            "unusable_files": [{"path": p, "reason": r} for p, r in self.unusable_files],
         }
 
     def format(self, max_skipped: int = 20) -> str:
@@ -76,6 +79,10 @@ class PrepareReport:
                 lines.append(f"  ... and {len(self.skipped) - max_skipped} more (--json lists all)")
         else:
             lines.append("skipped 0 files")
+        if self.unusable_files:
+            lines.append(f"left out {len(self.unusable_files)} file(s) or folder(s) that cannot be "
+                         "opened by name:")
+            lines += [f"  {p}: {r}" for p, r in self.unusable_files[:max_skipped]]
         if self.excluded_labels:
             lines.append(f"excluded labels ({sum(self.excluded_labels.values())} images): " +
                          ", ".join(f"{k} {v}" for k, v in self.excluded_labels.items()))
@@ -94,6 +101,10 @@ def prepare(cfg: DataConfig, workers: int | None = None, *, progress: bool = Tru
             ) -> tuple[Arrays, PrepareReport]:
     """`clothgan prepare`: build_arrays() plus the summary of what was loaded, skipped and
     left out (timed)."""
+    if not isinstance(cfg, DataConfig):
+        raise ConfigError(f"expected a DataConfig, got {cfg!r}")
+    if workers is not None:
+        check_int("workers", workers, 1)
     t0 = time.perf_counter()
     inv = inventory or scan(cfg)
     arrays = build_arrays(cfg, inv, workers, progress=progress, backend=backend)
@@ -108,5 +119,5 @@ def prepare(cfg: DataConfig, workers: int | None = None, *, progress: bool = Tru
         kids_excluded=inv.kids_excluded, missing_files=inv.missing_files,
         unlisted_files=inv.unlisted_files, duplicate_rows=inv.duplicate_rows,
         own_split=inv.own_split, cache_path=arrays.cache_path, from_cache=arrays.from_cache,
-        seconds=time.perf_counter() - t0)
+        seconds=time.perf_counter() - t0, unusable_files=list(inv.unusable_files))
     return arrays, report

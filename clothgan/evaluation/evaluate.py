@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..config import CLASS_MIXES, DataConfig
+from ..config import (CLASS_MIXES, DataConfig, check_bool, check_choice, check_choice_int,
+                      check_float, check_int, check_seed, set_fields)
 from ..data.folder import ImageSet, common_geometry, folder_files, read_image_folder
 from ..data.arrays import load_splits
-from ..errors import ClothganError
-from ..labelled import read_dataset_json
+from ..errors import ClothganError, ConfigError
+from ..labelled import DATASET_FILE, read_dataset_json
 from .distances import (ENV_INCEPTION, INCEPTION_FILE, FeatureSpace, fid, inception_features,
                         inception_weights, kid, memorisation_check)
 from .judge import (ClassifierConfig, balanced_accuracy, domain_classifier, predict_proba,
@@ -62,12 +64,25 @@ class EvalConfig:
                                              # afresh with the same seeds (else: the judge)
 
     def __post_init__(self) -> None:
-        if self.memorisation_space not in ("pixel", "features"):
-            raise ValueError("memorisation_space must be 'pixel' or 'features'")
-        if self.classifier_runs < 1:
-            raise ValueError(f"classifier_runs must be >= 1, got {self.classifier_runs}")
-        if self.class_mix not in CLASS_MIXES:
-            raise ValueError(f"class_mix must be one of {', '.join(CLASS_MIXES)}, got {self.class_mix!r}")
+        if self.data is not None and not isinstance(self.data, DataConfig):
+            raise ConfigError(f"data must be a DataConfig or None, got {self.data!r}")
+        if not isinstance(self.classifier, ClassifierConfig):
+            raise ConfigError(f"classifier must be a ClassifierConfig, got {self.classifier!r}")
+        if self.inception is not None:
+            check_bool("inception", self.inception)
+        if self.max_per_class is not None:
+            check_int("max_per_class", self.max_per_class, 1)
+        set_fields(self, kid_subset_size=check_int("kid_subset_size", self.kid_subset_size, 2),
+                   kid_subsets=check_int("kid_subsets", self.kid_subsets, 1),
+                   memorisation_quantile=check_float("memorisation_quantile",
+                                                     self.memorisation_quantile, 0, 1),
+                   memorisation_space=check_choice("memorisation_space", self.memorisation_space,
+                                                   ("pixel", "features")),
+                   cas=check_bool("cas", self.cas), augmentation=check_bool("augmentation", self.augmentation),
+                   memorisation=check_bool("memorisation", self.memorisation),
+                   seed=check_seed("seed", self.seed),
+                   class_mix=check_choice("class_mix", self.class_mix, CLASS_MIXES),
+                   classifier_runs=check_int("classifier_runs", self.classifier_runs, 1))
 
     @classmethod
     def quick(cls, **changes) -> "EvalConfig":
@@ -92,13 +107,28 @@ def match_class_counts(y_a: np.ndarray, y_b: np.ndarray, rng) -> tuple[np.ndarra
 def _real_data_for(root, cfg: EvalConfig) -> tuple[DataConfig, tuple[int, int] | None]:
     """(the real data to compare with, the (size, channels) its maker wrote, if recorded):
     cfg.data, else the data config in DIR/dataset.json (the generating run's), else defaults."""
+    meta_path = Path(root) / DATASET_FILE
     meta = read_dataset_json(root)
     data = cfg.data
+    run_config = meta.get("run_config") or {}
+    if not isinstance(run_config, dict):
+        raise ClothganError(f"{meta_path}: broken {DATASET_FILE} (run_config is not a mapping); "
+                            "delete it or write the folder again")
     if data is None:
-        run_data = (meta.get("run_config") or {}).get("data")
-        data = DataConfig.from_dict(run_data) if isinstance(run_data, dict) else DataConfig()
+        run_data = run_config.get("data")
+        try:
+            data = DataConfig.from_dict(run_data) if isinstance(run_data, dict) else DataConfig()
+        except (ConfigError, TypeError) as exc:
+            raise ClothganError(f"{meta_path}: broken {DATASET_FILE} ({exc}); delete it or write "
+                                "the folder again") from None
     size, channels = meta.get("image_size"), meta.get("channels")
-    made = (int(size), int(channels)) if isinstance(size, int) and channels in (1, 3) else None
+    made = None
+    if size is not None or channels is not None:
+        try:
+            made = check_int("image_size", size, 8), check_choice_int("channels", channels, (1, 3))
+        except ConfigError as exc:
+            raise ClothganError(f"{meta_path}: broken {DATASET_FILE} ({exc}); delete it or write "
+                                "the folder again") from None
     return data, made
 
 
@@ -131,6 +161,9 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
     """
     from tqdm.auto import tqdm
 
+    if not isinstance(cfg, EvalConfig):
+        raise ConfigError(f"cfg must be an EvalConfig, got {cfg!r}")
+    check_bool("progress", progress)
     weights = inception_weights() if cfg.inception is not False else None
     if cfg.inception and weights is None:
         raise ClothganError(f"Inception-v3 weights not found: put {INCEPTION_FILE} in "
@@ -213,6 +246,10 @@ def load_sets(images, cfg: EvalConfig, real, progress: bool) -> Sets:
         raise ClothganError(f"{syn.root}: {len(syn.y)} usable image(s) of classes the real "
                             f"validation photos have; the evaluation needs at least 2 (more than "
                             "100 per class for stable numbers)")
+    if cfg.cas and len(present) < 2:
+        raise ClothganError(f"{syn.root}: images of one class only ({syn.class_names[present[0]]}); "
+                            "a classifier trained on them can only ever answer that class. Give "
+                            "images of at least 2 classes, or --skip cas")
     return Sets(syn, data, real, present, te_mask, va_mask, i_syn, i_val)
 
 

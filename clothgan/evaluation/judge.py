@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..config import Config, DataConfig
+from ..config import Config, DataConfig, check_bool, check_float, check_int, check_seed, set_fields
 from ..core.cache import cache_dir
 from ..core.files import check_out_dir, staged_dir
 from ..core.hardware import check_precision, resolve_precision
@@ -38,9 +39,14 @@ class ClassifierConfig(Config):
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ConfigError("epochs and batch_size must be >= 1")
-        object.__setattr__(self, "precision", check_precision(self.precision))
+        set_fields(self, epochs=check_int("epochs", self.epochs, 1),
+                   batch_size=check_int("batch_size", self.batch_size, 1),
+                   learning_rate=check_float("learning_rate", self.learning_rate, 0, low_open=True),
+                   width=check_int("width", self.width, 1),
+                   feature_dim=check_int("feature_dim", self.feature_dim, 1),
+                   dropout=check_float("dropout", self.dropout, 0, 1, high_open=True),
+                   augment=check_bool("augment", self.augment), seed=check_seed("seed", self.seed),
+                   precision=check_precision(self.precision))
 
 
 def build_classifier(input_shape: tuple[int, int, int], num_classes: int,
@@ -244,7 +250,11 @@ def domain_classifier(data: DataConfig, cfg: ClassifierConfig = ClassifierConfig
                      val_accuracy=accuracy(model, va.x, va.y), n_train=len(tr.x), n_test=len(te.x),
                      train_seconds=round(seconds, 2))
     # Staged, then renamed: a killed run never leaves a half cache entry.
-    with staged_dir(check_out_dir(folder, overwrite=True)) as tmp:
-        model.save(tmp / "classifier.keras")
-        (tmp / "info.json").write_text(json.dumps(asdict(info), indent=2))
+    try:
+        with staged_dir(check_out_dir(folder, overwrite=True), overwrite=True, wait=True) as tmp:
+            model.save(tmp / "classifier.keras")
+            (tmp / "info.json").write_text(json.dumps(asdict(info), indent=2))
+    except OSError as exc:   # e.g. a full disk: the trained judge still scores this run
+        warnings.warn(f"{folder}: could not cache the judge classifier ({exc.strerror or exc}); "
+                      "it is trained again next time", stacklevel=2)
     return model, info

@@ -13,6 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..config import check_names, check_seed, check_truncation
 from ..core.files import sha256_file
 from ..core.hardware import resolve_precision
 from ..errors import ClothganError
@@ -22,24 +23,10 @@ from ..runs import GENERATOR_FILE, RunInfo, generator_dir
 
 def class_noise(seed: int, label: int, n: int, latent_dim: int, start: int = 0) -> np.ndarray:
     """Noise rows start..start+n-1 of class `label`'s stream for `seed` (float32, N(0, 1))."""
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    rng = np.random.default_rng([seed, label])
+    rng = np.random.default_rng([check_seed("seed", seed), label])
     if start:
         rng.standard_normal((start, latent_dim), dtype=np.float32)   # advance the stream
     return rng.standard_normal((n, latent_dim), dtype=np.float32)
-
-
-def check_truncation(value) -> float:
-    """A valid noise scale as a float: > 0 and finite (1 = the noise the generator trained on)."""
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ClothganError(f"truncation must be a number, got {value!r}") from None
-    if not (np.isfinite(value) and value > 0):
-        raise ClothganError(f"truncation must be > 0 (1 = unscaled noise, 0.5-0.8 = more typical "
-                            f"images), got {value}")
-    return value
 
 
 def with_precision(model, policy: str):
@@ -116,7 +103,7 @@ class Sampler:
     def label_of(self, cls: str | int) -> int:
         """Label index of a class name (or an index, checked)."""
         names = self.class_names
-        if isinstance(cls, (int, np.integer)):
+        if isinstance(cls, (int, np.integer)) and not isinstance(cls, bool):
             if not 0 <= cls < len(names):
                 raise ClothganError(f"class index {cls} out of range 0..{len(names) - 1}")
             return int(cls)
@@ -133,7 +120,9 @@ class Sampler:
         labels = [self.label_of(c) for c in classes]
         if not labels:
             raise ClothganError("no classes chosen")
-        return list(dict.fromkeys(labels))
+        # Refused, not merged: a class asked for twice is a typo, or expects twice the images.
+        check_names("classes", [self.class_names[label] for label in labels])
+        return labels
 
     # -- sampling ---------------------------------------------------------------------------------
     def _compile(self, precision: str):

@@ -13,10 +13,10 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from ..config import check_bool, check_int, check_seed, check_truncation
 from ..core.cache import cache_root
-from ..core.files import check_out_dir, staged_dir
+from ..core.files import check_out_dir, output_lock, staged_dir
 from ..core.pixels import to_uint8
-from ..errors import ClothganError
 from ..labelled import (MANIFEST_FILE, image_file, is_labelled_dataset, manifest_row,
                         write_labelled_files)
 from ..runs import training_pid
@@ -82,7 +82,9 @@ def _write_pngs(paths: list[Path], pixels: np.ndarray) -> None:
             else:
                 fd = os.open(path, _WRITE_FLAGS, 0o644)
             try:
-                os.write(fd, data)
+                view = memoryview(data)
+                while view:   # a nearly full disk can take part of a write without an error
+                    view = view[os.write(fd, view):]
             finally:
                 os.close(fd)
     finally:
@@ -126,18 +128,27 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
     Sampler.load); None keeps the run's own, or the given sampler's. Beside the images go
     metadata.jsonl and a dataset card (README.md; `card_numbers` adds measured results to it).
     """
-    if not isinstance(per_class, (int, np.integer)) or per_class < 1:
-        raise ClothganError(f"--per-class must be a positive integer, got {per_class}")
-    if seed < 0:
-        raise ClothganError(f"--seed must be >= 0, got {seed}")
+    per_class, seed = check_int("per_class", per_class, 1), check_seed("seed", seed)
+    batch_size, workers = check_int("batch_size", batch_size, 1), check_int("workers", workers, 0)
+    overwrite, progress = check_bool("overwrite", overwrite), check_bool("progress", progress)
+    if truncation is not None:
+        truncation = check_truncation(truncation)
     given = (run_dir, sampler.run_dir if sampler else None, cache_root())
     out_dir = check_out_dir(out_dir, overwrite, inputs=given, is_output=is_generated_dataset)
+    with output_lock(out_dir):   # a second writer of the same folder is refused now, not at the end
+        return _generate(run_dir, per_class, out_dir, seed, classes, overwrite, batch_size, workers,
+                         precision, progress, sampler, which, truncation, card_numbers)
+
+
+def _generate(run_dir, per_class, out_dir, seed, classes, overwrite, batch_size, workers,
+              precision, progress, sampler, which, truncation, card_numbers) -> GenerationResult:
+    """`generate` once the output folder is checked and locked."""
     sampler, still_training = _load_sampler(run_dir, sampler, precision, which, truncation,
                                             progress)
     labels = sampler.labels_of(classes)
     names = sampler.class_names
     t0 = time.perf_counter()
-    with staged_dir(out_dir) as tmp:
+    with staged_dir(out_dir, overwrite, is_generated_dataset) as tmp:
         rows = write_images(tmp, sampler, labels, per_class, seed, batch_size, workers,
                             f"generate {out_dir.name}", progress)
         _write_dataset_files(tmp, out_dir.name, sampler, rows, labels, per_class, seed,

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import Config
+from ..config import Config, check_bool, check_float, check_int, set_fields
+from ..core.hardware import check_precision
 from ..errors import ConfigError
 from ..evaluation.judge import ClassifierConfig, compiled_classifier, predict_proba
 
@@ -32,8 +33,17 @@ class StudyClassifierConfig(Config):
     precision: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.min_steps > self.max_steps or self.steps_per_round < 1 or self.batch_size < 1:
-            raise ConfigError("need min_steps <= max_steps and positive steps_per_round, batch_size")
+        set_fields(self, width=check_int("width", self.width, 1),
+             batch_size=check_int("batch_size", self.batch_size, 1),
+             learning_rate=check_float("learning_rate", self.learning_rate, 0, low_open=True),
+             plan_epochs=check_float("plan_epochs", self.plan_epochs, 0, low_open=True),
+             min_steps=check_int("min_steps", self.min_steps, 1),
+             max_steps=check_int("max_steps", self.max_steps, 1),
+             steps_per_round=check_int("steps_per_round", self.steps_per_round, 1),
+             augment=check_bool("augment", self.augment),
+             precision=check_precision(self.precision))
+        if self.min_steps > self.max_steps:
+            raise ConfigError(f"need min_steps <= max_steps, got {self.min_steps} > {self.max_steps}")
 
     def steps(self, n_real: int) -> int:
         return int(np.clip(round(self.plan_epochs * n_real / self.batch_size), self.min_steps,

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-from ..config import GAN_PRESETS, PRESET_ALIASES, Config
+from ..config import (GAN_PRESETS, PRESET_ALIASES, Config, set_fields, check_choice, check_float,
+                      check_int, check_names)
 from ..errors import ConfigError
 from ..cutpaste.framed import FrameConfig
 from .classifier import StudyClassifierConfig
@@ -18,6 +19,13 @@ BALANCES = ("uniform", "rare")
 FILTERS = ("none", "judge", "gold")
 #: How cut-and-paste images are made (clothgan.cutpaste).
 CUTPASTE_STYLES = ("framed", "procedural")
+
+#: Most synthetic images per real photo: beyond it the real photos are a rounding error, and the
+#: images alone would not fit in memory at fraction 1.
+MAX_RATIO = 100.0
+#: Fractions are kept to this many decimal places: cells are named by them, so two fractions
+#: that round alike would share (and overwrite) one cell.
+FRACTION_DIGITS = 4
 
 #: Settings that only say which cells to run: a study folder may grow along them.
 CELL_AXES = ("fractions", "methods", "seeds")
@@ -58,30 +66,37 @@ class StudyConfig(Config):
     classifier: StudyClassifierConfig = field(default_factory=StudyClassifierConfig)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "fractions", tuple(float(f) for f in self.fractions))
-        object.__setattr__(self, "methods", tuple(self.methods))
+        if isinstance(self.fractions, (str, bytes)) or not isinstance(self.fractions, (list, tuple)):
+            raise ConfigError(f"fractions must be a list of numbers, got {self.fractions!r}")
+        fractions = tuple(round(check_float("fractions", f, 0, 1, low_open=True), FRACTION_DIGITS)
+                          for f in self.fractions)
+        if not fractions or 0 in fractions:
+            raise ConfigError(f"fractions must be in (0, 1] with at most {FRACTION_DIGITS} decimal "
+                              f"places, got {self.fractions}")
+        check_names(f"fractions (kept to {FRACTION_DIGITS} decimal places)",
+                    [f"{f:g}" for f in fractions])
+        methods = check_names("methods", self.methods)
+        for m in methods:
+            check_choice("methods", m, METHODS + CONTROLS)
+        set_fields(self, fractions=fractions, methods=methods, seeds=check_int("seeds", self.seeds, 1),
+             ratio=check_float("ratio", self.ratio, 0, MAX_RATIO, low_open=True),
+             synthetic_weight=check_float("synthetic_weight", self.synthetic_weight, 0, low_open=True),
+             gan_minutes=check_float("gan_minutes", self.gan_minutes, 0, low_open=True),
+             filter_quantile=check_float("filter_quantile", self.filter_quantile, 0, 1, high_open=True),
+             gan_candidates=check_int("gan_candidates", self.gan_candidates, 1))
         if isinstance(self.classifier, dict):
             object.__setattr__(self, "classifier", StudyClassifierConfig.from_dict(self.classifier))
         if isinstance(self.frame, dict):
             object.__setattr__(self, "frame", FrameConfig.from_dict(self.frame))
-        if not self.fractions or any(not 0 < f <= 1 for f in self.fractions):
-            raise ConfigError(f"fractions must be in (0, 1], got {self.fractions}")
-        unknown = set(self.methods) - set(METHODS + CONTROLS)
-        if unknown or not self.methods:
-            raise ConfigError(f"unknown method {sorted(unknown)}; choose from "
-                              f"{', '.join(METHODS + CONTROLS)}")
-        checks = [(self.seeds >= 1, "seeds must be >= 1"),
-                  (self.ratio > 0, "ratio must be > 0"),
-                  (self.balance in BALANCES, f"balance must be one of {', '.join(BALANCES)}"),
-                  (self.synthetic_weight > 0, "synthetic_weight must be > 0"),
-                  (self.gan_minutes > 0, "gan_minutes must be > 0"),
+        if not isinstance(self.frame, FrameConfig) or not isinstance(self.classifier,
+                                                                     StudyClassifierConfig):
+            raise ConfigError("frame and classifier must be a FrameConfig and a StudyClassifierConfig")
+        checks = [(self.balance in BALANCES, f"balance must be one of {', '.join(BALANCES)}"),
                   (self.gan_preset in ("auto", *GAN_PRESETS, *PRESET_ALIASES),
                    f"gan_preset must be auto or one of {', '.join(GAN_PRESETS)}"),
                   (self.gan_filter in FILTERS, f"gan_filter must be one of {', '.join(FILTERS)}"),
                   (self.full_generator in ("pretrained", "train"),
                    "full_generator must be 'pretrained' or 'train'"),
-                  (0 <= self.filter_quantile < 1, "filter_quantile must be in [0, 1)"),
-                  (self.gan_candidates >= 1, "gan_candidates must be >= 1"),
                   (self.cutpaste in CUTPASTE_STYLES,
                    f"cutpaste must be one of {', '.join(CUTPASTE_STYLES)}")]
         for ok, message in checks:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import DEFAULT_PRESET, DataConfig, GANConfig, TrainConfig, preset
-from ..core.files import atomic_write, read_json, writable_dir, write_json_atomic
+from ..core.files import atomic_write, output_lock, read_json, writable_dir, write_json_atomic
 from ..core.pixels import to_float, to_uint8
 from ..errors import ClothganError
 from ..runs import code_version
@@ -76,6 +76,8 @@ class Study:
 
     def __init__(self, out: str | os.PathLike, cfg: StudyConfig = StudyConfig(),
                  data: DataConfig = DataConfig(), progress: bool = True, log=print):
+        if not isinstance(cfg, StudyConfig) or not isinstance(data, DataConfig):
+            raise ClothganError(f"expected a StudyConfig and a DataConfig, got {cfg!r}, {data!r}")
         self.out, self.cfg, self.data, self.progress, self.log = Path(out), cfg, data, progress, log
 
     # -- the folder -----------------------------------------------------------------------------
@@ -126,6 +128,10 @@ class Study:
 
     # -- running ------------------------------------------------------------------------------
     def run(self) -> list[dict]:
+        with output_lock(self.out):   # one process fills a study folder (a second is refused)
+            return self._run()
+
+    def _run(self) -> list[dict]:
         from tqdm.auto import tqdm
 
         from ..data.arrays import load_splits
@@ -140,6 +146,12 @@ class Study:
             raise ClothganError(f"{self.data.dataset}: a study needs training, validation and test "
                                 "photos; this dataset lacks one of the splits")
         counts = np.bincount(train.y, minlength=self.data.num_classes)
+        missing = [c for c, n in zip(self.data.classes, counts) if n == 0]
+        if missing:
+            # They would be the "rare" classes (scored NaN) and the noise images' extra labels.
+            have = [c for c in self.data.classes if c not in missing]
+            raise ClothganError(f"{self.data.dataset}: no training photos of {', '.join(missing)}; "
+                                f"study the classes it has with --classes {','.join(have)}")
         self.rare = tuple(int(c) for c in np.argsort(counts, kind="stable")[:2])
         plan = self.plan(counts)
         cpu = plan["cpu_minutes"]

@@ -175,7 +175,7 @@ class BestKeeper(keras.callbacks.Callback):
     def save(self, generator, epoch: int) -> Path:
         """Write RUN_DIR/best/ (generator.keras, run.json, best.json) as one folder swap."""
         target = self.run_dir / BEST_DIR
-        with staged_dir(check_out_dir(target, overwrite=True)) as tmp:
+        with staged_dir(check_out_dir(target, overwrite=True), overwrite=True) as tmp:
             generator.save(tmp / GENERATOR_FILE)
             info: RunInfo = self.info(epoch)
             write_run_info(tmp, replace(info, epochs_done=epoch))

@@ -76,3 +76,17 @@ def worker_run_dir(out: Path, strategy) -> Path:
     private = out.with_name(f".{out.name}.{task.task_type}-{task.task_id}")
     shutil.rmtree(private, ignore_errors=True)
     return private
+
+
+def writer_lock_target(out: Path) -> Path:
+    """The folder whose output lock this process takes (clothgan.core.files.output_lock): `out`,
+    except on a worker of a TF_CONFIG cluster that is not the chief, whose private folder it is
+    (the workers of one run share --out; see `worker_run_dir`)."""
+    if not _tf_config_is_cluster():
+        return out
+    config = json.loads(os.environ["TF_CONFIG"])
+    task = config.get("task", {})
+    kind, index = task.get("type"), task.get("index", 0)
+    if kind == "chief" or (kind == "worker" and index == 0 and "chief" not in config["cluster"]):
+        return out
+    return out.with_name(f".{out.name}.{kind}-{index}")

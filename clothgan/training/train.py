@@ -14,17 +14,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import DataConfig, GANConfig, TrainConfig, resolve_configs
+from ..config import (DataConfig, GANConfig, TrainConfig, check_bool, check_float, check_int,
+                      resolve_configs)
 from ..core.hardware import resolve_precision
-from ..errors import ClothganError
-from ..core.files import writable_dir
+from ..errors import ClothganError, ConfigError
+from ..core.files import output_lock, writable_dir
 from ..runs import (RUN_FILE, RunInfo, TrainingLock, code_version, model_record, read_run_info,
                     resume_conflicts, run_configs, write_run_info)
 from .batches import epoch_batches
 from .callbacks import (HISTORY_FILE, CpuBudget, CpuClock, NonFiniteGuard, ProgressBar,
                         RunRecorder, SampleGrid, TensorBoardLogger, write_history_csv)
 from .checkpoint import CHECKPOINT_FILE, load_checkpoint, read_checkpoint_meta
-from .strategy import resolve_strategy, worker_run_dir
+from .strategy import resolve_strategy, worker_run_dir, writer_lock_target
 
 
 class TrainingDiverged(ClothganError):
@@ -100,6 +101,38 @@ def _configs_for_resume(out: Path, data, model, training):
     return s_data, s_model, s_train, read_run_info(out).config
 
 
+def _check_arguments(data, model, training, **values) -> None:
+    """Every argument of train() checked before anything is read or built."""
+    for value, kind in ((data, DataConfig), (model, GANConfig), (training, TrainConfig)):
+        if value is not None and not isinstance(value, kind):
+            raise ConfigError(f"expected a {kind.__name__} or None, got {value!r}")
+    check_bool("resume", values["resume"])
+    check_int("per_class", values["per_class"], 1)
+    for name in ("epochs", "max_images"):
+        if values[name] is not None:
+            check_int(name, values[name], 1)
+    if values["fraction"] is not None:
+        check_float("fraction", values["fraction"], 0, 1, low_open=True)
+    if values["cpu_minutes"] is not None:
+        check_float("cpu_minutes", values["cpu_minutes"], 0, low_open=True)
+
+
+def _check_out_outside(out: Path, data: DataConfig) -> None:
+    """Refuse a run folder that is, holds or lies inside the photos it trains on: its samples
+    and checkpoints would be read back as photos."""
+    from ..data.source import resolve_dataset
+
+    try:
+        root = resolve_dataset(data.dataset, download=False)
+    except ClothganError:
+        return    # not there yet: the download lands in the cache, never in a run folder
+    root = Path(os.path.realpath(root.parent if root.is_file() else root))
+    real = Path(os.path.realpath(out.expanduser()))
+    if real == root or root in real.parents or real in root.parents:
+        raise ClothganError(f"{out}: the run folder {'lies inside' if root in real.parents else 'is or holds'} "
+                            f"the dataset {root}; choose an --out outside it")
+
+
 def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConfig | None = None,
           training: TrainConfig | None = None, *, resume: bool = False,
           epochs: int | None = None, max_images: int | None = None,
@@ -112,13 +145,24 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
     default preset's, as on the command line; clothgan.config.resolve_configs). epochs: overrides training.epochs (also when resuming, to extend
     a run). fraction: train on that share of each class's training photos (seeded by
     training.seed); max_images: on at most that many (quick trials); the photos used are
-    listed in RUN_DIR/train_images.txt. cpu_minutes: also
+    listed in RUN_DIR/train_images.json. cpu_minutes: also
     stop before an epoch would take the run's CPU time (history's cpu_seconds) past this.
     Resuming restores weights, optimizer state, RNG state and epoch numbering from
     checkpoint.npz and runs to the planned epochs (or `training.epochs` when given).
     Raises TrainingDiverged on NaN/inf losses, keeping the last good checkpoint.
     """
-    plan = plan_run(Path(out), data, model, training, resume, epochs, max_images, fraction)
+    _check_arguments(data, model, training, resume=resume, epochs=epochs, max_images=max_images,
+                     fraction=fraction, cpu_minutes=cpu_minutes, per_class=per_class)
+    out = Path(out)
+    with output_lock(writer_lock_target(out)):   # one training process per run directory
+        return _train(out, data, model, training, resume, epochs, max_images, fraction,
+                      callbacks, progress, cpu_minutes, verbose, per_class)
+
+
+def _train(out: Path, data, model, training, resume, epochs, max_images, fraction, callbacks,
+           progress, cpu_minutes, verbose, per_class) -> TrainResult:
+    """`train` once the run directory is locked: its phases."""
+    plan = plan_run(out, data, model, training, resume, epochs, max_images, fraction)
     photos = load_photos(plan, progress)
     run = build_run(plan, photos, cpu_minutes is not None)
     result = TrainResult(run.out, run.initial_epoch, run.history, run.gan, run.policy, run.replicas)
@@ -179,6 +223,7 @@ def plan_run(out: Path, data, model, training, resume: bool, epochs, max_images,
         raise ClothganError(f"{out}: already holds a run ({done} epochs done); continue it with "
                             "--resume, or pick a new --out")
     data, model, training = resolve_configs(data, model, training, epochs)
+    _check_out_outside(out, data)
     writable_dir(out)
     return RunPlan(out, data, model, training, resume, max_images, fraction)
 
