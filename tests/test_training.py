@@ -185,7 +185,7 @@ def test_refuses_to_clobber_or_resume_nothing(finished_run, tiny_data, tmp_path)
         train(finished_run.run_dir, tiny_data, SEED, training=TINY)
     with pytest.raises(ClothganError, match="nothing to resume"):
         train(tmp_path / "empty", resume=True)
-    with pytest.raises(ClothganError, match="differ: lr: 0.0002 -> 0.001"):
+    with pytest.raises(ClothganError, match="differ: lr: run 0.0002, given 0.001"):
         train(finished_run.run_dir, resume=True, training=TINY.replace(lr=1e-3))
     with pytest.raises(ClothganError, match="fewer than one step"):
         train(tmp_path / "big", tiny_data, SEED, training=TINY.replace(batch_size=512))
