@@ -34,7 +34,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 # clothgan.config imports no TensorFlow: safe before the variable above takes effect.
-from clothgan.config import AUGMENT_POLICIES, DataConfig, GANConfig, preset, TrainConfig
+from clothgan.config import AUGMENT_POLICIES, DataConfig, preset, TrainConfig
 
 #: variant -> (preset it changes, data changes, model changes, training changes)
 VARIANTS = {
@@ -74,7 +74,7 @@ def export_raw_generator(run_dir: Path, dest: Path) -> Path:
     from clothgan.training.train import build_gan
 
     info = read_run_info(run_dir)
-    cfg = GANConfig.from_dict(info.config["model"])
+    cfg = info.model_config()
     gan = build_gan(cfg, TrainConfig.from_dict(info.config["training"]), info.config["policy"])
     meta = load_checkpoint(run_dir / "checkpoint.npz", gan)
     raw = build_generator(cfg, "float32", fast_output_conv=False)

@@ -23,7 +23,7 @@ from clothgan.course.notebook import seed_everything
 from clothgan.data import load_splits
 from clothgan.evaluation.judge import ClassifierConfig, accuracy, train_classifier
 from clothgan.study.classifier import StudyClassifierConfig, test_scores, train_study_classifier
-from clothgan.training.photos import choose_training
+from clothgan.data.photos import choose_training
 
 
 def main() -> int:

@@ -19,7 +19,6 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -43,8 +42,7 @@ def _bank(per_class: int):
         inv = scan(DataConfig())
         source = "clothing-full (real photos)"
     except Exception:   # no dataset here: synthetic garment photos instead
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-        from _cutpaste_helpers import garment_folder
+        from clothgan.cutpaste.synthetic import garment_folder
 
         folder = garment_folder(Path(tempfile.mkdtemp()) / "photos", per_class)
         inv = scan(DataConfig(dataset=str(folder)))
@@ -117,7 +115,7 @@ def main() -> None:
     t = time.perf_counter()
     out = Path(tempfile.mkdtemp()) / "scenes"
     n_all = args.scenes * cores * 2
-    compose_dataset(out, n_all, bank, cfg, seed=0, workers=cores, bank_path=report.path,
+    compose_dataset(out, n_all, bank, cfg, seed=0, workers=cores, bank_report=report,
                     progress=False)
     shutil.rmtree(out.parent)
     all_wall = n_all / (time.perf_counter() - t)

@@ -31,6 +31,18 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # run from a checkout, uninstalled
 
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=4096, help="images per shipped generator")
+    parser.add_argument("--batch", type=int, default=64, help="batch for the gradient checks")
+    parser.add_argument("--repeats", type=int, default=5)
+    return parser.parse_args()
+
+
+# --help answers before Keras loads (tests/test_bench.py runs every script's --help).
+ARGS = parse_args() if __name__ == "__main__" else None
+
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -182,11 +194,7 @@ def fresh(policy: str, batch: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=4096, help="images per shipped generator")
-    parser.add_argument("--batch", type=int, default=64, help="batch for the gradient checks")
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
+    args = ARGS or parse_args()
     policy = "mixed_float16" if on_gpu() else "mixed_bfloat16"
     print(json.dumps(dict(backend=keras.backend.backend(), keras=keras.__version__, device=device(),
                           machine=platform.machine(), policy=policy,

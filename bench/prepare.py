@@ -28,7 +28,7 @@ from clothgan.config import DataConfig
 from clothgan.data import scan
 from clothgan.errors import ClothganError
 from clothgan.core.parallel import default_workers
-from clothgan.data import classic_preprocess, load_split, prepare
+from clothgan.data import classic_preprocess, load_split, build_arrays
 
 TARGET_COLD_SPEEDUP = 4.0
 TARGET_CACHED_S = 1.0
@@ -78,7 +78,7 @@ def main() -> int:
             sub = tempfile.mkdtemp(dir=home)
             os.environ["CLOTHGAN_HOME"] = sub
             try:
-                return timed(lambda: prepare(cfg, inv, backend=backend, progress=False),
+                return timed(lambda: build_arrays(cfg, inv, backend=backend, progress=False),
                              f"cold_{backend}")
             finally:
                 os.environ["CLOTHGAN_HOME"] = home
@@ -91,7 +91,7 @@ def main() -> int:
             cold_auto.append(cold("auto"))
             for b in backends:
                 by_backend[b].append(cold(b))
-        arrays = prepare(cfg, inv, progress=False)   # fills the cache for the cached timings
+        arrays = build_arrays(cfg, inv, progress=False)   # fills the cache for the cached timings
         cached = [timed(lambda: load_split(cfg, None)) for _ in range(max(5, args.repeats))]
 
         n = len(paths)

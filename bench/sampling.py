@@ -43,7 +43,7 @@ def main() -> None:
 
     from clothgan.training.checkpoint import CHECKPOINT_FILE, load_network
     from clothgan.evaluation.judge import run_batched
-    from clothgan.config import DataConfig, GANConfig
+    from clothgan.config import DataConfig
     from clothgan.evaluation.distances import feature_stats, FeatureSpace, fid, frechet_distance
     from clothgan.evaluation.evaluate import match_class_counts
     from clothgan.data import load_splits
@@ -93,7 +93,7 @@ def main() -> None:
 
     discriminator = None
     if (run / CHECKPOINT_FILE).is_file():
-        discriminator = build_discriminator(GANConfig.from_dict(info.config["model"]), "float32")
+        discriminator = build_discriminator(info.model_config(), "float32")
         load_network(run / CHECKPOINT_FILE, "discriminator", discriminator)
 
     test_space = FeatureSpace(judge, te.x)

@@ -8,8 +8,10 @@ The verbs, in pipeline order (each is the function behind the command of the sam
     clothgan.evaluate("synthetic")            its scores against real held-out photos
     clothgan.compose("scenes", 500)           cut-and-paste scenes or classification images
 
-The package is laid out as the pipeline (clothgan.data, .gan, .training, .sampling, .cutpaste,
-.evaluation), with shared helpers in clothgan.core. Importing the package is cheap: TensorFlow
+The package is laid out as the pipeline (clothgan.data, .gan, .evaluation, .training,
+.pretrained, .sampling, .cutpaste, .study, .course, .cli; docs/architecture.md), with shared
+helpers in clothgan.core and the run directory and labelled dataset folder contracts in
+clothgan.runs and clothgan.labelled. Importing the package is cheap: TensorFlow
 loads only when a verb that needs it is first used.
 """
 from __future__ import annotations
@@ -23,7 +25,7 @@ _VERBS = ("prepare", "train", "generate", "evaluate", "compose")
 def __getattr__(name: str):
     # Explicit imports, resolved on first use, so `import clothgan` never imports TensorFlow.
     if name == "prepare":
-        from .data.report import prepare_report as verb
+        from .data.report import prepare as verb
     elif name == "train":
         from .training.train import train as verb
     elif name == "generate":
@@ -31,7 +33,7 @@ def __getattr__(name: str):
     elif name == "evaluate":
         from .evaluation.evaluate import evaluate as verb
     elif name == "compose":
-        from .cutpaste.dataset import make_dataset as verb
+        from .cutpaste.dataset import compose as verb
     else:
         raise AttributeError(f"module 'clothgan' has no attribute {name!r}")
     return verb

@@ -11,7 +11,7 @@ import json
 import math
 import numbers
 import os
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from .errors import ConfigError
 
@@ -200,16 +200,7 @@ class DataConfig(Config):
 #: clothgan.gan.projection's (spectral norm, projection head, CBN).
 NETWORKS = ("article", "projection")
 
-#: Named recipes. "reference": the reference design (the classic Keras conditional GAN
-#: article). "quality": the reference design's networks sampled from
-#: an EMA of the generator with a noise scale chosen on validation photos, best generator kept
-#: (the recipe that won at 60 CPU-minutes, README).
-#: "projection": the small-data techniques (spectral norm, projection discriminator,
-#: class-conditional batch norm, hinge loss, DiffAugment, EMA): ahead early, behind at 60 minutes.
-GAN_PRESETS = ("reference", "quality", "small-data", "projection")
-#: Earlier preset names still accepted: name -> current name.
-PRESET_ALIASES = {"seed": "reference"}
-#: The preset `clothgan train` and notebook 06 use unless told otherwise.
+#: The preset `clothgan train` and notebook 06 use unless told otherwise (PRESETS, below).
 DEFAULT_PRESET = "quality"
 
 #: How `clothgan evaluate` weighs synthetic images per class: at the real splits' class mix, or as
@@ -225,29 +216,59 @@ PROJECTION_PARTS = ("spectral_norm", "projection_head", "conditional_bn")
 #: DiffAugment transforms (clothgan.gan.augment.POLICIES, kept here so configs need no TensorFlow).
 AUGMENT_POLICIES = ("color", "translation", "cutout")
 
-#: What each preset changes from GANConfig's (reference) defaults.
-PRESET_CHANGES: dict[str, dict] = {
-    "reference": {},
-    "quality": dict(ema_decay=0.999, tune_truncation=True),
-    # For a few hundred photos: DiffAugment and LeCam keep D from memorising them.
-    "small-data": dict(ema_decay=0.999, tune_truncation=True, augment=("translation", "cutout"),
-                       lecam_weight=0.3),
-    "projection": dict(networks="projection", loss="hinge", augment=AUGMENT_POLICIES,
-                       ema_decay=0.999, tune_truncation=True, g_filters=64, d_filters=64),
-}
+@dataclass(frozen=True)
+class Preset:
+    """A named recipe: a one-line summary (what `clothgan train --help`, README.md and
+    docs/commands.md say) and what it changes from GANConfig's and TrainConfig's defaults."""
+
+    name: str
+    summary: str
+    model: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
+
+
 #: Every preset keeps its best-scoring generator: that changes only which weights are sampled
 #: (the reference run's validation FID swings by 30% between scorings).
-PRESET_TRAINING: dict[str, dict] = {name: dict(keep_best="fid") for name in GAN_PRESETS}
+_KEEP_BEST = dict(keep_best="fid")
+
+#: The named recipes, one entry each; `preset(name)` and `clothgan train --preset` read them.
+PRESETS: dict[str, Preset] = {p.name: p for p in (
+    Preset("reference", "the reference design: the classic Keras CGAN tutorial's networks, "
+           "layer by layer", {}, _KEEP_BEST),
+    Preset("quality", "the same networks sampled from a moving average of the generator, with a "
+           "noise scale chosen on validation photos (the recipe that won at 60 CPU-minutes)",
+           dict(ema_decay=0.999, tune_truncation=True), _KEEP_BEST),
+    # DiffAugment and LeCam keep D from memorising a few hundred photos.
+    Preset("small-data", "quality plus DiffAugment (translation, cutout) and LeCam "
+           "regularisation, for a few hundred photos",
+           dict(ema_decay=0.999, tune_truncation=True, augment=("translation", "cutout"),
+                lecam_weight=0.3), _KEEP_BEST),
+    Preset("projection", "spectral-norm projection discriminator, class-conditional batch-norm "
+           "generator, hinge loss, DiffAugment, EMA: ahead early, behind at 60 CPU-minutes",
+           dict(networks="projection", loss="hinge", augment=AUGMENT_POLICIES, ema_decay=0.999,
+                tune_truncation=True, g_filters=64, d_filters=64), _KEEP_BEST),
+)}
+#: Other names a preset is known by: run.json files and commands written before it was renamed.
+PRESET_ALIASES = {"seed": "reference"}
+GAN_PRESETS = tuple(PRESETS)
+
+
+def preset_name(name: str) -> str:
+    """The preset's own name for `name` (an alias or the name itself); unknown ones are an error."""
+    name = PRESET_ALIASES.get(name, name)
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(GAN_PRESETS)}")
+    return name
 
 
 @dataclass(frozen=True)
 class GANConfig(Config):
     """The conditional GAN's architecture (see clothgan.gan.networks)."""
 
-    preset: str = "reference"     # the recipe's name (PRESET_CHANGES); networks say what is built
+    preset: str = "reference"     # the recipe's name (PRESETS); networks say what is built
     networks: str = "article"     # "article" | "projection" (NETWORKS)
     latent_dim: int = 100
-    image_size: int = 28
+    image_size: int = 28          # these three follow the data (FROM_DATA, GANConfig.for_data)
     channels: int = 1
     num_classes: int = 10
     embedding_dim: int = 50       # label embedding width in both networks
@@ -280,9 +301,7 @@ class GANConfig(Config):
              tune_truncation=check_bool("tune_truncation", self.tune_truncation),
              lecam_weight=check_float("lecam_weight", self.lecam_weight, 0),
              lecam_decay=check_float("lecam_decay", self.lecam_decay, 0, 1, high_open=True))
-        object.__setattr__(self, "preset", PRESET_ALIASES.get(self.preset, self.preset))
-        if self.preset not in GAN_PRESETS:
-            raise ConfigError(f"unknown preset {self.preset!r}; choose one of {', '.join(GAN_PRESETS)}")
+        object.__setattr__(self, "preset", preset_name(self.preset))
         if self.image_size % 4:
             raise ConfigError(f"image_size must be a multiple of 4 and >= 8 (two 2x upsamplings), "
                              f"got {self.image_size}")
@@ -307,6 +326,19 @@ class GANConfig(Config):
             raise ConfigError(f"without={self.without} switches off parts of the projection "
                              f"networks; the {self.networks!r} networks have none of them")
 
+    def for_data(self, data: DataConfig) -> "GANConfig":
+        """This model at `data`'s image size, channels and class count (FROM_DATA). A field left
+        at its default follows the data; one set to another value must agree with it."""
+        follows = {"image_size": data.image_size, "channels": data.channels,
+                   "num_classes": data.num_classes}
+        for name, value in follows.items():
+            mine = getattr(self, name)
+            if mine != value and mine != _GAN_DEFAULTS[name]:
+                raise ConfigError(f"GANConfig.{name} is {mine} but the data's is {value}: the "
+                                  f"networks are built for the data; set DataConfig("
+                                  f"{FROM_DATA[name]}=...) and leave GANConfig.{name} out")
+        return self.replace(**follows)
+
     @classmethod
     def from_dict(cls, d: dict) -> "GANConfig":
         d = dict(d)
@@ -321,6 +353,12 @@ class GANConfig(Config):
             if d["networks"] == "projection":
                 d["preset"] = "projection"
         return super().from_dict(d)
+
+
+#: GANConfig fields that follow from the data, and the DataConfig field each comes from: run.json
+#: records them once, under the data.
+FROM_DATA = {"image_size": "image_size", "channels": "channels", "num_classes": "classes"}
+_GAN_DEFAULTS = {f.name: f.default for f in fields(GANConfig)}
 
 
 #: Numeric precision of every command (clothgan.core.hardware.resolve_precision): 16-bit compute
@@ -421,25 +459,21 @@ class TrainConfig(Config):
 
 
 def preset(name: str = DEFAULT_PRESET) -> tuple[GANConfig, TrainConfig]:
-    """(model, training) configs of a named recipe (GAN_PRESETS or PRESET_ALIASES); change them
-    with .replace()."""
-    name = PRESET_ALIASES.get(name, name)
-    if name not in PRESET_CHANGES:
-        raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(GAN_PRESETS)}")
-    return (GANConfig(preset=name, **PRESET_CHANGES[name]),
-            TrainConfig(**PRESET_TRAINING[name]))
+    """(model, training) configs of a named recipe (PRESETS, or an alias); change them with
+    .replace()."""
+    recipe = PRESETS[preset_name(name)]
+    return GANConfig(preset=recipe.name, **recipe.model), TrainConfig(**recipe.training)
 
 
 def resolve_configs(data: DataConfig | None = None, model: GANConfig | None = None,
                     training: TrainConfig | None = None, epochs: int | None = None
                     ) -> tuple[DataConfig, GANConfig, TrainConfig]:
     """What a run trains: the given configs, the default preset's where None (as the command
-    line), with the model's image size, channels and classes taken from the data."""
+    line), with the model's image size, channels and classes taken from the data (a model that
+    sets one of them to something else is an error naming both)."""
     default_model, default_training = preset(DEFAULT_PRESET)
     data = data or DataConfig()
     training = training or default_training
     if epochs is not None:
         training = training.replace(epochs=epochs)
-    model = (model or default_model).replace(image_size=data.image_size, channels=data.channels,
-                                             num_classes=data.num_classes)
-    return data, model, training
+    return data, (model or default_model).for_data(data), training

@@ -11,8 +11,8 @@ import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from .config import (PRESET_ALIASES, check_choice_int, check_int, check_names, check_truncation,
-                     set_fields)
+from .config import (FROM_DATA, PRESET_ALIASES, SCHEDULE_ALIASES, DataConfig, GANConfig,
+                     TrainConfig, check_choice_int, check_int, check_names, check_truncation, set_fields)
 from .core.files import atomic_write, process_alive, read_json
 from .errors import ClothganError, ConfigError
 
@@ -23,6 +23,14 @@ BEST_FILE = "best.json"      # ... with its validation scores
 TRUNCATION_FILE = "truncation.json"   # the noise scales tried after training and their scores
 LOCK_FILE = ".training"      # the pid of the process training into the run directory
 GENERATORS = ("best", "last")
+#: RunInfo fields that its config records too, and where: run.json keeps them there only.
+_IN_CONFIG = {"image_size": ("data", "image_size"), "channels": ("data", "channels"),
+              "class_names": ("data", "classes"), "latent_dim": ("model", "latent_dim"),
+              "preset": ("model", "preset")}
+
+
+def _plain(value):
+    return json.loads(json.dumps(value, default=str))
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,28 @@ class RunInfo:
                    truncation=check_truncation(self.truncation))
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True)
+        """run.json's text: each fact once (a field its config records is left to the config)."""
+        d = asdict(self)
+        for name, (part, key) in _IN_CONFIG.items():
+            if _plain((self.config.get(part) or {}).get(key)) == _plain(d[name]):
+                del d[name]
+        return json.dumps(d, indent=2, sort_keys=True)
+
+    def data_config(self) -> DataConfig:
+        """The data the run trained on (for a run.json without configs: its images' geometry)."""
+        if self.config.get("data"):
+            return DataConfig.from_dict(self.config["data"])
+        return DataConfig(image_size=self.image_size, channels=self.channels,
+                          classes=self.class_names)
+
+    def model_config(self) -> GANConfig:
+        """The run's model, at its data's image size, channels and class count."""
+        return GANConfig.from_dict(self.config["model"]).for_data(self.data_config())
+
+
+def model_record(model: GANConfig) -> dict:
+    """The model's settings as run.json keeps them: without those that follow from the data."""
+    return {k: v for k, v in model.to_dict().items() if k not in FROM_DATA}
 
 
 def code_version() -> dict:
@@ -80,10 +109,47 @@ def read_run_info(run_dir: str | os.PathLike) -> RunInfo:
     known = {f.name for f in fields(RunInfo)}
     try:
         d = {k: v for k, v in d.items() if k in known}
+        config = d.get("config") if isinstance(d.get("config"), dict) else {}
+        for name, (part, key) in _IN_CONFIG.items():
+            if name not in d and isinstance(config.get(part), dict) and key in config[part]:
+                d[name] = config[part][key]
         return RunInfo(**d)
     except (TypeError, ConfigError) as exc:    # a missing field, or one of the wrong type
         raise ClothganError(f"{path}: broken {RUN_FILE} ({exc}); the run directory is damaged: "
                             "train it again into another --out") from None
+
+
+def run_configs(run_dir: str | os.PathLike) -> tuple[DataConfig, GANConfig, TrainConfig]:
+    """The (data, model, training) configs a run was started with, to continue it."""
+    path = Path(run_dir) / RUN_FILE
+    info = read_run_info(run_dir)
+    try:
+        return (info.data_config(), info.model_config(),
+                TrainConfig.from_dict(info.config["training"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ClothganError(f"{path}: its configuration is damaged ({exc}); the run cannot be "
+                            "resumed, start a new one with another --out") from None
+
+
+def resume_conflicts(run_dir: str | os.PathLike, given: dict, name=lambda part, field: field
+                     ) -> list[str]:
+    """The settings given to continue a run that differ from its own, as "NAME: run VALUE, given
+    VALUE". given: {(part, field): value}, part "data", "model" or "training" (a config field)
+    or None (an option recorded beside the configs, such as max_images); name(part, field) is
+    how the caller spells the setting. Equal values are fine: the same command again."""
+    own = dict(zip(("data", "model", "training"), (c.to_dict() for c in run_configs(run_dir))))
+    own[None] = read_run_info(run_dir).config
+    aliases = {"preset": PRESET_ALIASES, "schedule": SCHEDULE_ALIASES}   # old names, same thing
+    out = []
+    for (part, key), value in given.items():
+        have = own[part].get(key)
+        if isinstance(have, list):
+            have = tuple(have)
+        if key in aliases:
+            have, value = aliases[key].get(have, have), aliases[key].get(value, value)
+        if have != value:
+            out.append(f"{name(part, key)}: run {have!r}, given {value!r}")
+    return out
 
 
 def generator_dir(run_dir: str | os.PathLike, which: str = "best") -> Path:

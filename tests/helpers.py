@@ -54,3 +54,20 @@ def random_batch(n: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     return (rng.uniform(-1, 1, (n, 28, 28, 1)).astype("float32"),
             rng.integers(0, 10, n).astype("int32"))
+
+
+def build_test_bank(root: Path, home: Path, per_class: int = 2, longer_side: int = 160):
+    """(bank, report) extracted from a synthetic garment folder, cached under `home` (module
+    fixtures)."""
+    import pytest
+
+    from clothgan.config import DataConfig
+    from clothgan.cutpaste.compose import build_bank, select_sources
+    from clothgan.cutpaste.synthetic import garment_folder
+    from clothgan.data import scan
+
+    folder = garment_folder(root, per_class)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CLOTHGAN_HOME", str(home))
+        records = select_sources(scan(DataConfig(dataset=str(folder))), None, split=None)
+        return build_bank(records, longer_side=longer_side, workers=1, progress=False)

@@ -281,7 +281,7 @@ def test_prepare_lists_names_it_cannot_use_and_goes_on(hostile_folder, capsys):
 
 
 def test_train_resumes_with_photo_names_holding_newlines(tmp_path, capsys):
-    from clothgan.training.photos import read_train_images
+    from clothgan.data.photos import read_train_images
 
     data = make_tiny_folder(tmp_path / "data", 6)
     shutil.copy(data / "pants" / "pants_0.png", data / "pants" / "two\nlines .png")
@@ -296,7 +296,7 @@ def test_train_resumes_with_photo_names_holding_newlines(tmp_path, capsys):
 
 
 def test_old_line_lists_of_photos_are_still_read(tmp_path):
-    from clothgan.training.photos import read_train_images
+    from clothgan.data.photos import read_train_images
 
     (tmp_path / "train_images.txt").write_text("hat/a.png\npants/b.png\n")
     assert read_train_images(tmp_path) == ["hat/a.png", "pants/b.png"]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from _cutpaste_helpers import build_test_bank
+from helpers import build_test_bank
 from clothgan.cutpaste.backgrounds import Backgrounds, procedural
 from clothgan.cutpaste.compose import compose_scene, compose_single, GarmentBank, render_size
 from clothgan.cutpaste.config import ComposeConfig, TransformConfig

@@ -13,14 +13,15 @@ import cv2
 import numpy as np
 import pytest
 
-from _cutpaste_helpers import garment_folder
+from clothgan.cutpaste.synthetic import garment_folder
 from clothgan.cli import main
 from clothgan.config import CLASSES
 from clothgan.cutpaste import dataset as ds
 from clothgan.cutpaste.annotations import read_coco, read_scene, read_yolo, segmentation_to_mask
 from clothgan.cutpaste.config import ComposeConfig
-from clothgan.cutpaste.dataset import make_dataset
+from clothgan.cutpaste.dataset import compose
 from clothgan.errors import ClothganError
+from clothgan.labelled import MANIFEST_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +44,8 @@ def _digest(root: Path) -> dict[str, str]:
 
 def test_written_annotations_agree_across_formats(photos, tmp_path):
     cfg = ComposeConfig(size=160, objects=(1, 3), segmentation="rle")
-    res = make_dataset(tmp_path / "out", 12, cfg, dataset=str(photos), per_class=2, split=None,
-                       workers=1, progress=False)
+    res = compose(tmp_path / "out", 12, cfg, dataset=str(photos), per_class=2, split=None,
+                  workers=1, progress=False)
     out = res.out
     coco = read_coco(out / "annotations.json")
     assert [c["name"] for c in coco["categories"]] == list(CLASSES)
@@ -74,12 +75,12 @@ def test_written_annotations_agree_across_formats(photos, tmp_path):
 
 def test_polygon_segmentation_matches_the_masks(photos, tmp_path):
     cfg = ComposeConfig(size=128, objects=(1, 2), segmentation="polygon", image_format="png")
-    res = make_dataset(tmp_path / "poly", 4, cfg, dataset=str(photos), per_class=2, split=None,
-                       workers=1, progress=False)
+    res = compose(tmp_path / "poly", 4, cfg, dataset=str(photos), per_class=2, split=None,
+                  workers=1, progress=False)
     coco = read_coco(res.out / "annotations.json")
     assert all(p.suffix == ".png" for p in (res.out / "images").iterdir())
-    gray = make_dataset(tmp_path / "gray", 2, cfg.replace(channels=1), dataset=str(photos),
-                        per_class=2, split=None, workers=1, progress=False)
+    gray = compose(tmp_path / "gray", 2, cfg.replace(channels=1), dataset=str(photos),
+                   per_class=2, split=None, workers=1, progress=False)
     assert cv2.imread(str(gray.out / "images" / "000000.png"), cv2.IMREAD_UNCHANGED).ndim == 2
     for a in coco["annotations"]:
         mask = cv2.imread(str(res.out / a["mask_file"]), cv2.IMREAD_UNCHANGED) > 0
@@ -90,24 +91,25 @@ def test_polygon_segmentation_matches_the_masks(photos, tmp_path):
 
 def test_same_seed_same_bytes_for_any_number_of_workers(photos, tmp_path):
     cfg = ComposeConfig(size=96, objects=(1, 3))
-    one = make_dataset(tmp_path / "w1", 10, cfg, dataset=str(photos), per_class=2, split=None,
-                       seed=7, workers=1, progress=False)
-    two = make_dataset(tmp_path / "w2", 10, cfg, dataset=str(photos), per_class=2, split=None,
-                       seed=7, workers=2, progress=False)
+    one = compose(tmp_path / "w1", 10, cfg, dataset=str(photos), per_class=2, split=None,
+                  seed=7, workers=1, progress=False)
+    two = compose(tmp_path / "w2", 10, cfg, dataset=str(photos), per_class=2, split=None,
+                  seed=7, workers=2, progress=False)
     a, b = _digest(one.out), _digest(two.out)
     assert len(a) > 25 and a == b
-    other = make_dataset(tmp_path / "s8", 10, cfg, dataset=str(photos), per_class=2, split=None,
-                         seed=8, workers=1, progress=False)
+    other = compose(tmp_path / "s8", 10, cfg, dataset=str(photos), per_class=2, split=None,
+                    seed=8, workers=1, progress=False)
     assert _digest(other.out)["images/000000.jpg"] != a["images/000000.jpg"]
 
 
 def test_classification_mode_writes_the_image_folder_layout(photos, tmp_path):
     cfg = ComposeConfig.for_classification(size=28, channels=1)
-    res = make_dataset(tmp_path / "cls", 30, cfg, dataset=str(photos), per_class=2, split=None,
-                       workers=1, progress=False)
+    res = compose(tmp_path / "cls", 30, cfg, dataset=str(photos), per_class=2, split=None,
+                  workers=1, progress=False)
     with open(res.out / "manifest.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["file", "class", "label", "seed", "index", "source"] and len(rows) == 30
+    assert list(rows[0]) == list(MANIFEST_COLUMNS) and len(rows) == 30   # as `generate` writes
+    assert {r["method"] for r in rows} == {"cutpaste"} and all(r["source"] for r in rows)
     for r in rows:
         img = cv2.imread(str(res.out / r["file"]), cv2.IMREAD_UNCHANGED)
         assert img.shape == (28, 28) and r["file"].startswith(r["class"] + "/")
@@ -132,31 +134,31 @@ def test_an_interrupted_run_leaves_nothing(photos, tmp_path, monkeypatch):
 
     monkeypatch.setattr(ds, "compose_scene", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        make_dataset(tmp_path / "out", 10, ComposeConfig(size=64), dataset=str(photos),
-                     per_class=2, split=None, workers=1, progress=False)
+        compose(tmp_path / "out", 10, ComposeConfig(size=64), dataset=str(photos),
+                per_class=2, split=None, workers=1, progress=False)
     assert len(calls) == 4 and os.listdir(tmp_path) == []
 
 
 def test_existing_output_needs_overwrite_and_is_replaced_whole(photos, tmp_path):
     out = tmp_path / "out"
     cfg = ComposeConfig(size=64)
-    make_dataset(out, 2, cfg, dataset=str(photos), per_class=2, split=None, workers=1,
-                 progress=False)
+    compose(out, 2, cfg, dataset=str(photos), per_class=2, split=None, workers=1,
+            progress=False)
     (out / "old.txt").write_text("keep me unless told")
     with pytest.raises(ClothganError, match="overwrite"):
-        make_dataset(out, 2, cfg, dataset=str(photos), per_class=2, split=None, workers=1,
-                     progress=False)
+        compose(out, 2, cfg, dataset=str(photos), per_class=2, split=None, workers=1,
+                progress=False)
     assert (out / "old.txt").exists()
-    make_dataset(out, 2, cfg, dataset=str(photos), per_class=2, split=None, workers=1,
-                 progress=False, overwrite=True)
+    compose(out, 2, cfg, dataset=str(photos), per_class=2, split=None, workers=1,
+            progress=False, overwrite=True)
     assert not (out / "old.txt").exists() and (out / "annotations.json").is_file()
     assert sorted(os.listdir(tmp_path)) == ["out"]       # no temporary or old folder left
     foreign = tmp_path / "notes"
     foreign.mkdir()
     (foreign / "mine.txt").write_text("not a clothgan output")
     with pytest.raises(ClothganError, match="not written by this command"):
-        make_dataset(foreign, 2, cfg, dataset=str(photos), per_class=2, split=None, workers=1,
-                     progress=False, overwrite=True)
+        compose(foreign, 2, cfg, dataset=str(photos), per_class=2, split=None, workers=1,
+                progress=False, overwrite=True)
     assert (foreign / "mine.txt").exists()
 
 

@@ -55,7 +55,7 @@ def test_real_dataset_inventory(real_data_dir, monkeypatch):
 import csv  # noqa: E402
 
 from clothgan.errors import DataError  # noqa: E402
-from clothgan.data import prepare  # noqa: E402
+from clothgan.data import build_arrays  # noqa: E402
 
 from helpers import write_image  # noqa: E402
 
@@ -224,12 +224,12 @@ def test_real_dataset_prepares_and_reloads_from_cache(real_data_dir, monkeypatch
     monkeypatch.setenv("CLOTHGAN_HOME", str(shared_home))
     cfg = DataConfig()
     inv = scan(cfg)
-    first = prepare(cfg, inv, progress=False)
+    first = build_arrays(cfg, inv, progress=False)
     assert first.x.shape == (len(inv.records) - len(first.skipped), 28, 28, 1)
     assert first.x.dtype == np.float32 and -1 <= first.x.min() and first.x.max() <= 1
     # Photos on light backgrounds: the padded border is white, the garment darker.
     assert first.x[:, 0, :, 0].mean() > first.x[:, 10:18, 10:18, 0].mean()
-    again = prepare(cfg, scan(cfg), progress=False)
+    again = build_arrays(cfg, scan(cfg), progress=False)
     assert again.from_cache and again.cache_path == first.cache_path
     np.testing.assert_array_equal(again.x, first.x)
     assert again.paths == first.paths

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from _cutpaste_helpers import garment_folder
+from clothgan.cutpaste.synthetic import garment_folder
 from clothgan.config import CLASSES
 
 datasets = pytest.importorskip("datasets")
@@ -36,10 +36,11 @@ def test_generated_dataset_loads_with_its_metadata(tmp_path):
 
 
 def test_composed_classification_dataset_loads_with_its_metadata(tmp_path, monkeypatch):
-    from clothgan.cutpaste import ComposeConfig, make_dataset
+    from clothgan.cutpaste import ComposeConfig
+    from clothgan.cutpaste.dataset import compose
 
     photos = garment_folder(tmp_path / "photos", per_class=1)
     out = tmp_path / "cutpaste"
-    make_dataset(out, 20, ComposeConfig.for_classification(), dataset=str(photos), per_class=1,
-                 split=None, workers=1, progress=False)
+    compose(out, 20, ComposeConfig.for_classification(), dataset=str(photos), per_class=1,
+            split=None, workers=1, progress=False)
     _check(out, "cutpaste", 20, ["image", "label", "seed", "index", "source", "filter_score"])

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from _cutpaste_helpers import garment_folder
+from clothgan.cutpaste.synthetic import garment_folder
 from helpers import make_tiny_folder, write_image
 from clothgan.cli import main
 from clothgan.config import CLASSES, DataConfig

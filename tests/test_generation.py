@@ -51,15 +51,17 @@ def _pixels(folder: Path) -> dict[str, np.ndarray]:
 def test_writes_image_folder_and_manifest(tiny_run, tmp_path):
     from clothgan import generate
     from clothgan.core.files import sha256_file
-    from clothgan.sampling.write import read_manifest
+    from clothgan.labelled import MANIFEST_COLUMNS, read_manifest
 
     res = generate(tiny_run, per_class=3, out_dir=tmp_path / "out", seed=5,
                    classes=["pants", "t-shirt"], progress=False)
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "dataset.json", "manifest.csv",
                                                      "metadata.jsonl", "pants", "t-shirt"]
+    with open(out / "manifest.csv", newline="") as f:
+        assert next(csv.reader(f)) == list(MANIFEST_COLUMNS)   # as `compose` writes
     rows = read_manifest(out)
-    assert len(rows) == 6 and res.total == 6
+    assert len(rows) == 6 and res.total == 6 and {r["method"] for r in rows} == {"gan"}
     digest = sha256_file(tiny_run / "generator.keras")
     for r in rows:
         img = Image.open(out / r["file"])

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from _cutpaste_helpers import garment_folder
+from clothgan.cutpaste.synthetic import garment_folder
 from helpers import make_tiny_folder
 from clothgan.cli import main
 

@@ -22,7 +22,8 @@ from clothgan.data import foreground, images
 from clothgan.config import DataConfig
 from clothgan.data import scan
 from clothgan.errors import DataError
-from clothgan.data import classic_preprocess, load_image, prepare, SkippedImageWarning, UnusableImage
+from clothgan.data import (build_arrays, classic_preprocess, load_image, SkippedImageWarning,
+                           UnusableImage)
 from clothgan.data.images import CORRUPT, EMPTY, NOT_IMAGE, TOO_LARGE
 
 from helpers import write_image
@@ -116,7 +117,7 @@ def test_every_bad_file_is_skipped_by_reason_and_every_usable_one_loads(tmp_path
     cfg = DataConfig(dataset=str(root), classes=CLASSES3)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        arrays = prepare(cfg, progress=False)
+        arrays = build_arrays(cfg, progress=False)
     skip_msgs = [str(w.message) for w in caught if issubclass(w.category, SkippedImageWarning)]
     assert len(skip_msgs) == len(bad)
     for path, reason in bad.values():
@@ -182,19 +183,19 @@ def test_all_unusable_is_a_clear_error(tmp_path):
     with pytest.raises(DataError, match="none of the 3 image files is usable.*3 empty file"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            prepare(DataConfig(dataset=str(root), classes=CLASSES3), progress=False)
+            build_arrays(DataConfig(dataset=str(root), classes=CLASSES3), progress=False)
 
 
 _PROCESS_RUN = """
 import pickle, sys, warnings
 from clothgan.config import DataConfig
 from clothgan.core.parallel import fork_is_safe
-from clothgan.data import prepare
+from clothgan.data import build_arrays
 assert fork_is_safe()          # so backend="process" forks worker processes here
 cfg = DataConfig(dataset=sys.argv[1], classes=tuple(sys.argv[2].split(",")))
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    a = prepare(cfg, workers=2, backend="process", progress=False)
+    a = build_arrays(cfg, workers=2, backend="process", progress=False)
 sys.stdout.buffer.write(pickle.dumps((a.x, a.paths, a.skipped)))
 """
 
@@ -213,7 +214,7 @@ def test_workers_give_identical_results(tmp_path):
             f.unlink()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SkippedImageWarning)
-            a = prepare(cfg, inv, workers=2, backend=backend, progress=False)
+            a = build_arrays(cfg, inv, workers=2, backend=backend, progress=False)
         assert not a.from_cache
         results[backend] = (a.x, a.paths, a.skipped)
     # Forked worker processes, in a fresh interpreter: this one may have TensorFlow loaded
@@ -241,24 +242,24 @@ def test_process_backend_falls_back_to_threads_where_fork_is_unsafe(monkeypatch)
 
 def test_cache_is_reused_and_rebuilt_exactly_when_it_should_be(tiny_folder):
     cfg = DataConfig(dataset=str(tiny_folder))
-    first = prepare(cfg, progress=False)
-    again = prepare(cfg, progress=False)
+    first = build_arrays(cfg, progress=False)
+    again = build_arrays(cfg, progress=False)
     assert again.from_cache and not first.from_cache
     np.testing.assert_array_equal(again.x, first.x)
     np.testing.assert_array_equal(again.x, np.stack([load_image(p, cfg) for p in again.paths]))
     # A changed file is noticed.
     target = Path(first.paths[0])
     Image.new("RGB", (40, 60), (0, 0, 0)).save(target)
-    changed = prepare(cfg, progress=False)
+    changed = build_arrays(cfg, progress=False)
     assert not changed.from_cache and changed.cache_path != first.cache_path
     assert changed.x[0].mean() < first.x[0].mean()
     # A damaged cache file is rebuilt with a warning, never trusted.
     Path(changed.cache_path).write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.warns(UserWarning, match="cache unreadable"):
-        rebuilt = prepare(cfg, progress=False)
+        rebuilt = build_arrays(cfg, progress=False)
     assert not rebuilt.from_cache
     np.testing.assert_array_equal(rebuilt.x, changed.x)
-    assert prepare(cfg, progress=False).from_cache
+    assert build_arrays(cfg, progress=False).from_cache
     assert not list(Path(changed.cache_path).parent.glob(".*tmp*"))     # no temp files left
 
 
@@ -297,6 +298,6 @@ def test_foreground_extractor_is_called_and_its_failures_are_skipped(tiny_folder
     monkeypatch.setattr(foreground, "foreground_on_white", on_white)
     monkeypatch.setattr(foreground, "FOREGROUND_VERSION", "test")
     with pytest.warns(SkippedImageWarning, match="hat_0.png: skipped, foreground extraction failed"):
-        arrays = prepare(cfg, progress=False, backend="serial")
+        arrays = build_arrays(cfg, progress=False, backend="serial")
     assert len(calls) == 60 and len(arrays.y) == 59
     assert arrays.x[:, :, 10:18].max() == -1.0   # every image came through the extractor (black)

@@ -16,7 +16,7 @@ from clothgan.cli import main  # noqa: E402
 from clothgan.config import DataConfig, DEFAULT_PRESET, TrainConfig  # noqa: E402
 from clothgan.errors import ClothganError  # noqa: E402
 from clothgan.course.notebook import results_run
-from clothgan.sampling.write import read_manifest  # noqa: E402
+from clothgan.labelled import read_manifest  # noqa: E402
 from clothgan.data.folder import read_image_folder  # noqa: E402
 from clothgan.pretrained import available, describe, PRETRAINED, pretrained_dir, provenance, PROVENANCE_FILE
 from clothgan.pretrained.package import MAX_BYTES, package  # noqa: E402
@@ -46,6 +46,8 @@ def test_shipped_generator_is_small_documented_and_draws_its_shape(name):
     g, info = load_generator(path)
     size, channels = SHAPES[name]
     assert (info.image_size, info.channels, info.preset) == (size, channels, name.split("-")[0])
+    model = info.model_config()   # run.json written before it recorded each fact once
+    assert (model.image_size, model.channels, model.num_classes) == (size, channels, 10)
     x = np.asarray(g([np.random.default_rng(0).standard_normal((4, 100)).astype("float32"),
                       np.arange(4, dtype="int32")], training=False))
     assert x.shape == (4, size, size, channels) and -1.0 <= x.min() < x.max() <= 1.0

@@ -147,7 +147,7 @@ def cli_run(tiny_data, tmp_path_factory):
 def test_cli_projection_run_directory_samples_with_the_ema_generator(cli_run):
     info = read_run_info(cli_run)
     assert info.preset == "projection" and info.epochs_done == 2
-    assert GANConfig.from_dict(info.config["model"]) == preset("projection")[0]
+    assert info.model_config() == preset("projection")[0]
     g, _ = load_generator(cli_run)
     images = np.asarray(g([np.zeros((3, 100), "float32"), np.arange(3, dtype="int32")]))
     assert images.shape == (3, 28, 28, 1) and np.abs(images).max() <= 1

@@ -15,7 +15,7 @@ from clothgan.training.callbacks import read_history_csv  # noqa: E402
 from clothgan.cli import main  # noqa: E402
 from clothgan.config import DataConfig, TrainConfig, preset  # noqa: E402
 from clothgan.errors import ClothganError  # noqa: E402
-from clothgan.sampling.write import read_manifest  # noqa: E402
+from clothgan.labelled import read_manifest  # noqa: E402
 from clothgan.gan.saved import load_generator
 from clothgan.runs import generator_dir, read_run_info, TRUNCATION_FILE  # noqa: E402
 from clothgan.training.selection import read_best, ValidationScorer  # noqa: E402

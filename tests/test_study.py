@@ -14,7 +14,7 @@ from clothgan.study.config import StudyConfig
 from clothgan.study.report import summarize
 from clothgan.study.sources import class_counts, noise_images, oracle_photos
 
-from _cutpaste_helpers import garment_folder
+from clothgan.cutpaste.synthetic import garment_folder
 
 
 # --- sharing out, controls, report ------------------------------------------------------------
@@ -201,7 +201,7 @@ def test_an_interrupted_study_keeps_its_finished_cells(garment_data, tmp_path, m
 def test_gan_cells_train_on_the_fraction_alone_and_filter_with_the_real_only_classifier(
         garment_data, tmp_path, monkeypatch):
     from clothgan.data import scan
-    from clothgan.training.photos import choose_training, read_train_images
+    from clothgan.data.photos import choose_training, read_train_images
 
     data, home = garment_data
     monkeypatch.setenv("CLOTHGAN_HOME", str(home))

@@ -1,6 +1,8 @@
 """train(): the run directory contract, exact resume, NaN stop, atomic checkpoints, the CLI."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -56,6 +58,10 @@ def test_run_directory_is_self_describing(finished_run):
     assert info.class_names == CLASSES and info.epochs_done == 3
     assert (info.image_size, info.channels, info.latent_dim, info.preset) == (28, 1, 100, "reference")
     assert TrainConfig.from_dict(info.config["training"]) == TINY
+    assert info.model_config() == SEED.for_data(info.data_config())
+    raw = json.loads((out / "run.json").read_text())   # each fact once: the data's under data
+    assert not {"image_size", "channels", "class_names", "latent_dim", "preset"} & set(raw)
+    assert not {"image_size", "channels", "num_classes"} & set(raw["config"]["model"])
     g, _ = load_generator(out)
     images = np.asarray(g([np.zeros((4, 100), "float32"), np.arange(4, dtype="int32")]))
     assert images.shape == (4, 28, 28, 1) and images.dtype == np.float32
@@ -141,12 +147,11 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(tiny_data, tmp_pa
 
 
 def test_load_network_restores_one_network_and_names_a_mismatch(finished_run):
-    from clothgan.config import GANConfig
     from clothgan.gan import build_discriminator
 
     path = finished_run.run_dir / CHECKPOINT_FILE
     stored = checkpoint_arrays(path)
-    cfg = GANConfig.from_dict(read_run_info(finished_run.run_dir).config["model"])
+    cfg = read_run_info(finished_run.run_dir).model_config()
     d = build_discriminator(cfg, "float32")
     assert load_network(path, "discriminator", d)["epoch"] == 3
     assert all(np.array_equal(np.asarray(v.numpy()), stored[f"discriminator/{i:04d}"])
@@ -180,7 +185,7 @@ def test_refuses_to_clobber_or_resume_nothing(finished_run, tiny_data, tmp_path)
         train(finished_run.run_dir, tiny_data, SEED, training=TINY)
     with pytest.raises(ClothganError, match="nothing to resume"):
         train(tmp_path / "empty", resume=True)
-    with pytest.raises(ClothganError, match="differ: lr: 0.0002 -> 0.001"):
+    with pytest.raises(ClothganError, match="differ: lr: run 0.0002, given 0.001"):
         train(finished_run.run_dir, resume=True, training=TINY.replace(lr=1e-3))
     with pytest.raises(ClothganError, match="fewer than one step"):
         train(tmp_path / "big", tiny_data, SEED, training=TINY.replace(batch_size=512))
@@ -295,7 +300,7 @@ def test_repeat_multiplies_the_steps_of_an_epoch(tiny_data, tmp_path):
     train(tmp_path / "r", tiny_data, GANConfig(), TrainConfig(epochs=1, batch_size=8, repeat=3,
                                                               precision="float32"),
           callbacks=[Steps()], progress=False, verbose=False)
-    from clothgan.training.photos import read_train_images
+    from clothgan.data.photos import read_train_images
 
     n = len(read_train_images(tmp_path / "r"))
     assert Steps.n == n * 3 // 4 and n * 3 // 4 > n // 4

@@ -54,7 +54,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import warnings
 
-    from ..cutpaste import ComposeConfig, make_dataset
+    from ..cutpaste import ComposeConfig
+    from ..cutpaste.dataset import compose
     from ..data import SkippedImageWarning
 
     common = dict(blend=args.blend, backgrounds=args.backgrounds, segmentation=args.segmentation)
@@ -68,11 +69,11 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         # Every skipped file is in the summary below, not a warning each.
         warnings.simplefilter("ignore", SkippedImageWarning)
-        result = make_dataset(args.out, args.count, cfg, dataset=args.dataset,
-                              per_class=args.per_class or None,
-                              split=None if args.split == "all" else args.split, seed=args.seed,
-                              workers=args.workers, overwrite=args.overwrite,
-                              progress=not args.json)
+        result = compose(args.out, args.count, cfg, dataset=args.dataset,
+                         per_class=args.per_class or None,
+                         split=None if args.split == "all" else args.split, seed=args.seed,
+                         workers=args.workers, overwrite=args.overwrite,
+                         progress=not args.json)
     summary = result.summary()
     if args.json:
         print(json.dumps(summary))

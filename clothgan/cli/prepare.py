@@ -31,15 +31,15 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..data import SkippedImageWarning, prepare_report
+    from ..data import SkippedImageWarning, prepare
 
     cfg = DataConfig(dataset=args.dataset, image_size=args.image_size, channels=args.channels,
                      resize=args.resize, include_kids=not args.no_kids)
     with warnings.catch_warnings():
         # Every skipped file is in the summary: one line each there, not a warning each here.
         warnings.simplefilter("ignore", SkippedImageWarning)
-        _, report = prepare_report(cfg, args.workers,
-                                   progress=not args.no_progress and sys.stderr.isatty())
+        _, report = prepare(cfg, args.workers,
+                            progress=not args.no_progress and sys.stderr.isatty())
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:

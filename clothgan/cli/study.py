@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..config import DEFAULT_PRESET, GAN_PRESETS
+from ..config import DEFAULT_PRESET, GAN_PRESETS, PRESET_ALIASES
 from ..study.config import BALANCES, CONTROLS, CUTPASTE_STYLES, FILTERS, METHODS, StudyConfig
 from ..study.run import SMALL_DATA
 from .common import comma_list, fraction, names, positive_float, positive_int
@@ -39,7 +39,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="loss weight of a synthetic image; a photo weighs 1 (default %(default)s)")
     parser.add_argument("--gan-minutes", type=positive_float, default=_D.gan_minutes,
                         help="CPU-minutes to train each generator (default %(default)s)")
-    parser.add_argument("--gan-preset", choices=("auto",) + GAN_PRESETS, default=_D.gan_preset,
+    parser.add_argument("--gan-preset", choices=("auto", *GAN_PRESETS, *PRESET_ALIASES),
+                        default=_D.gan_preset,
                         help="the generators' recipe; auto (default): small-data below "
                              f"{SMALL_DATA} photos, else {DEFAULT_PRESET}")
     parser.add_argument("--full-generator", choices=("pretrained", "train"), default=_D.full_generator,

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import (DEFAULT_PRESET, GAN_PRESETS, KEEP_BEST, PRESET_ALIASES, SCHEDULE_ALIASES,
-                      SCHEDULES, STRATEGIES, preset)
+from ..config import (DEFAULT_PRESET, KEEP_BEST, PRESET_ALIASES, PRESETS, SCHEDULE_ALIASES,
+                      SCHEDULES, STRATEGIES, preset, preset_name)
 from .common import add_precision, fraction, names, positive_float, positive_int, seed
 
 _, _DEFAULT = preset(DEFAULT_PRESET)
@@ -16,13 +16,12 @@ NEEDS_TENSORFLOW = True
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="RUN_DIR",
                         help="run directory: checkpoint, samples, history, generator.keras, run.json")
-    parser.add_argument("--preset", choices=GAN_PRESETS + tuple(PRESET_ALIASES), default=None,
-                        metavar="{" + ",".join(GAN_PRESETS) + "}",
-                        help=f"recipe (default {DEFAULT_PRESET}): reference, the reference design "
-                             "(the classic Keras conditional GAN article; 'seed' is its old name); quality, the same networks sampled from a moving average "
-                             "of the generator; projection, spectral-norm projection "
-                             "discriminator, class-conditional batch norm generator, hinge loss, "
-                             "DiffAugment, EMA. All keep their best-scoring generator")
+    parser.add_argument("--preset", choices=(*PRESETS, *PRESET_ALIASES), default=None,
+                        metavar="{" + ",".join(PRESETS) + "}",
+                        help=f"recipe (default {DEFAULT_PRESET}): "
+                             + "; ".join(f"{p.name}, {p.summary}" for p in PRESETS.values())
+                             + "".join(f" ({a}: {n}'s former name)" for a, n in PRESET_ALIASES.items())
+                             + ". All keep their best-scoring generator")
     parser.add_argument("--g-filters", type=positive_int, default=None,
                         help="generator width (default: the preset's; 128 for reference and quality)")
     parser.add_argument("--d-filters", type=positive_int, default=None,
@@ -120,35 +119,24 @@ def configs(args: argparse.Namespace):
                            training.replace(**_given(args, _TRAIN_ARGS)), args.epochs)
 
 
-def resume_conflicts(args: argparse.Namespace, stored: dict) -> list[str]:
-    """The options given with --resume whose value differs from the run's own, as
-    "--name: run VALUE, given VALUE" (equal ones are fine: the same command again)."""
+def given_settings(args: argparse.Namespace) -> dict:
+    """{(part, field): value} of the options given on the command line (runs.resume_conflicts)."""
     given = {("data", f): v for f, v in _given(args, _DATA_ARGS).items()}
     given |= {("model", f): v for f, v in _given(args, _MODEL_ARGS).items()}
     given |= {("training", f): v for f, v in _given(args, _TRAIN_ARGS).items()}
     if args.preset:
-        given[("model", "preset")] = args.preset
-    given |= {(None, f): getattr(args, f) for f in _RUN_ARGS if getattr(args, f) is not None}
-    aliases = {"preset": PRESET_ALIASES, "schedule": SCHEDULE_ALIASES}   # old names, same thing
-    out = []
-    for (group, name), value in given.items():
-        have = stored.get(name) if group is None else stored.get(group, {}).get(name)
-        if isinstance(have, list):
-            have = tuple(have)
-        if name in aliases:
-            have, value = aliases[name].get(have, have), aliases[name].get(value, value)
-        if have != value:
-            out.append(f"--{name.replace('_', '-')}: run {have!r}, given {value!r}")
-    return out
+        given[("model", "preset")] = preset_name(args.preset)
+    return given | {(None, f): getattr(args, f) for f in _RUN_ARGS if getattr(args, f) is not None}
 
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ClothganError
 
     if args.resume:
-        from ..runs import read_run_info
+        from ..runs import resume_conflicts
 
-        conflicts = resume_conflicts(args, read_run_info(args.out).config)
+        conflicts = resume_conflicts(args.out, given_settings(args),
+                                     lambda part, field: f"--{field.replace('_', '-')}")
         if conflicts:
             raise ClothganError(f"--resume continues {args.out} with its own settings; these "
                                 f"differ: {'; '.join(conflicts)}. Drop them (only --epochs and "

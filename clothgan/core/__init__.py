@@ -1,2 +1,3 @@
 """Helpers every stage shares, one of each: hardware and precision, worker pools, atomic files
-and staged output folders, pixel conversion, the cache location. Nothing here imports a stage."""
+and staged output folders, pixel conversion, the cache location, TensorFlow's quiet import.
+Nothing here imports a stage."""

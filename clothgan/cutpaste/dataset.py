@@ -11,16 +11,13 @@ Scene mode writes::
     DIR/annotations.json             (COCO instances: boxes, RLE or polygons, ten categories)
     DIR/data.yaml  DIR/dataset.json  (what made it: settings, seed, source data)
 
-Classification mode writes the image-folder layout of `clothgan generate`::
+Classification mode writes the labelled folder of `clothgan generate` (clothgan.labelled)::
 
-    DIR/<class>/<class>_000000.png   DIR/manifest.csv (file,class,label,seed,index,source)
+    DIR/<class>/<class>_000000.png   DIR/manifest.csv   DIR/metadata.jsonl   DIR/README.md
     DIR/dataset.json   (its `run_config.data` tells `clothgan evaluate` which real data to compare with)
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -34,15 +31,12 @@ from ..errors import ClothganError
 from ..core.cache import cache_root
 from ..core.files import check_out_dir, output_lock, staged_dir, write_json_atomic
 from ..core.parallel import parallel_map
-from ..data.card import write_card, write_metadata
+from ..labelled import DATASET_FILE, KINDS, image_file, is_labelled_dataset, manifest_row, write_labelled_files
 from .annotations import COCO_FILE, YOLO_YAML, coco_annotation, write_coco, write_data_yaml, yolo_lines
 from .backgrounds import Backgrounds
 from .compose import BankReport, GarmentBank, compose_scene, compose_single, render_size
 from .config import ComposeConfig, ExtractConfig
 
-MANIFEST = "manifest.csv"
-META = "dataset.json"     # the name `clothgan generate` uses, read by `clothgan evaluate`
-DATASET_KIND = "clothgan-composed"   # dataset.json's "kind"
 _STATE: dict = {}   # per process: bank, backgrounds, config, seed, output folder
 
 
@@ -78,7 +72,7 @@ def make_item(index: int) -> dict:
         label = present[index % len(present)]   # round robin: balanced classes
         img, label, src = compose_single(rng, s["bank"], s["backgrounds"], cfg, label)
         name = s["bank"].classes[label]
-        rel = f"{name}/{name}_{index:06d}.png"
+        rel = image_file("cutpaste", name, s["seed"], index)
         _write_image(out / rel, img, [cv2.IMWRITE_PNG_COMPRESSION, 3])
         return {"index": index, "file": rel, "class": name, "source": Path(src).name}
     scene = compose_scene(rng, s["bank"], s["backgrounds"], cfg)
@@ -166,17 +160,17 @@ def compose_dataset(out: str | os.PathLike, count: int, bank: GarmentBank, cfg: 
 
 def is_composed_dataset(folder: Path) -> bool:
     """Whether `folder` holds a dataset written by compose (what --overwrite may replace)."""
-    try:
-        return json.loads((Path(folder) / META).read_text()).get("kind") == DATASET_KIND
-    except (OSError, ValueError, AttributeError):
-        return False
+    return is_labelled_dataset(folder, "cutpaste")
 
 
 def _finish(tmp: Path, name: str, results: list[dict], bank: GarmentBank, cfg: ComposeConfig,
             seed: int, extra_meta: dict) -> tuple[int, int, dict[str, int]]:
-    """The dataset-level files: COCO + data.yaml (scenes) or manifest.csv (classification)."""
+    """The dataset-level files: COCO + data.yaml + dataset.json (scenes), or those of the
+    labelled folder (classification)."""
     per_class = {c: 0 for c in bank.classes}
-    instances = 0
+    meta = {"tool": f"clothgan {VERSION}", "seed": seed, "count": len(results),
+            "config": cfg.to_dict(), "classes": list(bank.classes), "sources": len(bank),
+            **extra_meta}
     if cfg.mode == "scene":
         images, anns = [], []
         for r in results:
@@ -184,43 +178,33 @@ def _finish(tmp: Path, name: str, results: list[dict], bank: GarmentBank, cfg: C
             anns.extend(r["annotations"])
         for a in anns:
             per_class[bank.classes[a["category_id"] - 1]] += 1
-        instances = len(anns)
         write_coco(tmp / COCO_FILE, images, anns, bank.classes,
                    info={"description": "clothgan cut-and-paste scenes", "version": VERSION})
         write_data_yaml(tmp / YOLO_YAML, bank.classes)
-    else:
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["file", "class", "label", "seed", "index", "source"])
-        for r in results:
-            w.writerow([r["file"], r["class"], bank.classes.index(r["class"]), seed, r["index"],
-                        r["source"]])
-            per_class[r["class"]] += 1
-        (tmp / MANIFEST).write_text(buf.getvalue())
-        instances = len(results)
-        metadata = [{"file_name": r["file"], "label": r["class"], "method": "cutpaste",
-                     "seed": seed, "index": r["index"], "source": r["source"],
-                     "filter_score": None} for r in results]
-        write_metadata(tmp, metadata)
-        write_card(tmp, name, "cut-and-paste clothing images",
-                   "Written by `clothgan compose --mode classification`: garments cut out of real "
-                   "photos with GrabCut, transformed and pasted over backgrounds.", metadata,
-                   {"source photos": extra_meta.get("dataset"), "split": extra_meta.get("split"),
-                    "garments": len(bank), "seed": seed, "backgrounds": cfg.backgrounds or "procedural",
-                    "blend": cfg.blend}, cfg.size, cfg.channels)
-    meta = {"kind": DATASET_KIND, "tool": f"clothgan {VERSION}", "seed": seed,
-            "count": len(results), "config": cfg.to_dict(), "classes": list(bank.classes),
-            "sources": len(bank), **extra_meta}
-    write_json_atomic(tmp / META, meta)
-    return len(results), instances, per_class
+        write_json_atomic(tmp / DATASET_FILE, {"kind": KINDS["cutpaste"], **meta})
+        return len(results), len(anns), per_class
+    rows = [manifest_row(r["file"], r["class"], bank.classes.index(r["class"]), "cutpaste", seed,
+                         r["index"], source=r["source"]) for r in results]
+    for r in results:
+        per_class[r["class"]] += 1
+    write_labelled_files(
+        tmp, name, "cutpaste", rows, title="cut-and-paste clothing images",
+        made_by="Written by `clothgan compose --mode classification`: garments cut out of real "
+                "photos with GrabCut, transformed and pasted over backgrounds.",
+        provenance={"source photos": extra_meta.get("dataset"), "split": extra_meta.get("split"),
+                    "garments": len(bank), "seed": seed,
+                    "backgrounds": cfg.backgrounds or "procedural", "blend": cfg.blend},
+        image_size=cfg.size, channels=cfg.channels, meta=meta)
+    return len(results), len(results), per_class
 
 
-def make_dataset(out: str | os.PathLike, count: int, cfg: ComposeConfig = ComposeConfig(),
-                 dataset: str = "clothing-full", per_class: int | None = 25,
-                 split: str | None = "train", extract_cfg: ExtractConfig = ExtractConfig(),
-                 seed: int = 0, workers: int | None = None, overwrite: bool = False,
-                 progress: bool = True) -> ComposeResult:
-    """The whole method: pick source photos, extract their garments (cached), compose, write.
+def compose(out: str | os.PathLike, count: int, cfg: ComposeConfig = ComposeConfig(),
+            dataset: str = "clothing-full", per_class: int | None = 25,
+            split: str | None = "train", extract_cfg: ExtractConfig = ExtractConfig(),
+            seed: int = 0, workers: int | None = None, overwrite: bool = False,
+            progress: bool = True) -> ComposeResult:
+    """`clothgan compose`, the whole method: pick source photos, extract their garments (cached),
+    compose, write.
 
     Sources come from one split of the dataset (`train` by default, so the held-out photos that
     evaluation compares against are never pasted).
@@ -242,13 +226,13 @@ def make_dataset(out: str | os.PathLike, count: int, cfg: ComposeConfig = Compos
     out = check_out_dir(out, overwrite, inputs=(inv.root, cfg.backgrounds, cache_root()),
                         is_output=is_composed_dataset)   # before the extraction, too
     with output_lock(out):   # held through the extraction: a second writer is refused at once
-        return _make_dataset(out, count, cfg, dataset, inv, per_class, split, extract_cfg, seed,
-                             workers, overwrite, progress)
+        return _compose(out, count, cfg, dataset, inv, per_class, split, extract_cfg, seed,
+                        workers, overwrite, progress)
 
 
-def _make_dataset(out, count, cfg, dataset, inv, per_class, split, extract_cfg, seed, workers,
-                  overwrite, progress) -> ComposeResult:
-    """`make_dataset` once the output folder is checked and locked."""
+def _compose(out, count, cfg, dataset, inv, per_class, split, extract_cfg, seed, workers,
+             overwrite, progress) -> ComposeResult:
+    """`compose` once the output folder is checked and locked."""
     from ..config import DataConfig
     from ..data.registry import REGISTRY
     from .compose import build_bank, select_sources

@@ -6,6 +6,7 @@ be measured where the true mask is known, in the tests and in notebook 08.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from dataclasses import dataclass
 
 import cv2
@@ -156,3 +157,19 @@ def extraction_trials(n: int, cfg=None, seed: int = 0, size: tuple[int, int] = (
         out.append(ExtractionTrial(photo, truth, alpha, mask_iou(alpha, truth), shape,
                                    time.perf_counter() - t))
     return out
+
+
+def garment_folder(root: Path, per_class: int = 2, size: tuple[int, int] = (160, 200)) -> Path:
+    """A `<label>/<file>.jpg` folder of synthetic garment photos, `per_class` of each class:
+    a dataset to compose from where no real photos are at hand (tests, benchmarks)."""
+    from PIL import Image
+
+    from ..config import CLASSES
+
+    for ci, c in enumerate(CLASSES):
+        for i in range(per_class):
+            photo, _, _ = garment_photo(np.random.default_rng([ci, i]), size)
+            path = Path(root) / c / f"{c}_{i}.jpg"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(photo).save(path, quality=92)
+    return Path(root)

@@ -153,8 +153,8 @@ def _warn_skipped(skipped: list[Skipped]) -> None:
                       SkippedImageWarning, stacklevel=4)
 
 
-def prepare(cfg: DataConfig, inventory: Inventory | None = None, workers: int | None = None,
-            *, backend: str = "auto", progress: bool = True) -> Arrays:
+def build_arrays(cfg: DataConfig, inventory: Inventory | None = None, workers: int | None = None,
+                 *, backend: str = "auto", progress: bool = True) -> Arrays:
     """All records of the source as arrays (every split), from the disk cache when it is valid.
 
     Unusable files are skipped (SkippedImageWarning each, listed in `Arrays.skipped`).
@@ -204,7 +204,7 @@ def load_split(cfg: DataConfig, split: str | None = "train") -> Arrays:
     if split is not None and split not in SPLITS:
         raise ValueError(f"split must be one of {', '.join(SPLITS)} or None, got {split!r}")
     if split is None:
-        return prepare(cfg, scan(cfg))
+        return build_arrays(cfg, scan(cfg))
     return load_splits(cfg, (split,))[split]
 
 
@@ -215,7 +215,7 @@ def load_splits(cfg: DataConfig, splits: tuple[str, ...] = SPLITS,
     if unknown:
         raise ValueError(f"splits must be among {', '.join(SPLITS)}, got {unknown}")
     inv = scan(cfg)
-    arrays = prepare(cfg, inv, progress=progress)
+    arrays = build_arrays(cfg, inv, progress=progress)
     return {s: select(arrays, inv.select(s)) for s in splits}
 
 

@@ -9,7 +9,7 @@ from ..config import DataConfig, check_int
 from ..errors import ConfigError
 from .images import Skipped
 from .inventory import SPLITS, Inventory, scan
-from .arrays import Arrays, prepare
+from .arrays import Arrays, build_arrays
 
 
 @dataclass
@@ -96,17 +96,18 @@ class PrepareReport:
         return "\n".join(lines)
 
 
-def prepare_report(cfg: DataConfig, workers: int | None = None, *, progress: bool = True,
-                   backend: str = "auto", inventory: Inventory | None = None
-                   ) -> tuple[Arrays, PrepareReport]:
-    """prepare() plus the summary of what was loaded, skipped and left out (timed)."""
+def prepare(cfg: DataConfig, workers: int | None = None, *, progress: bool = True,
+            backend: str = "auto", inventory: Inventory | None = None
+            ) -> tuple[Arrays, PrepareReport]:
+    """`clothgan prepare`: build_arrays() plus the summary of what was loaded, skipped and
+    left out (timed)."""
     if not isinstance(cfg, DataConfig):
         raise ConfigError(f"expected a DataConfig, got {cfg!r}")
     if workers is not None:
         check_int("workers", workers, 1)
     t0 = time.perf_counter()
     inv = inventory or scan(cfg)
-    arrays = prepare(cfg, inv, workers, progress=progress, backend=backend)
+    arrays = build_arrays(cfg, inv, workers, progress=progress, backend=backend)
     loaded = set(arrays.paths)
     counts = {s: dict(sorted(Counter(r.label for r in inv.records
                                      if r.split == s and r.path in loaded).items()))

@@ -81,12 +81,6 @@ def step_flops(g_flops: int, d_flops: int, real: int, fake_per_real: int, schedu
     return 3 * g_flops * f + 3 * d_flops * (r + f) + 2 * d_flops * f
 
 
-def model_step_flops(gan, real: int) -> int:
-    """step_flops() for a ConditionalGAN's networks and schedule."""
-    return step_flops(forward_flops(gan.generator), forward_flops(gan.discriminator), real,
-                      gan.fake_per_real, gan.schedule)
-
-
 def label_planes(model: keras.Model, labels) -> np.ndarray:
     """What the network makes of each label: the `label_plane` map (N, h, w, 1) it concatenates."""
     sub = keras.Model(model.get_layer("label_embedding").input,

@@ -1,10 +1,8 @@
-"""Writing a labelled synthetic dataset from a trained run: DIR/<class>/<name>.png, a manifest
-and dataset.json, all-or-nothing (built in a hidden folder, renamed into place when complete).
+"""Writing a labelled synthetic dataset from a trained run (the folder of clothgan.labelled),
+all-or-nothing (built in a hidden folder, renamed into place when complete).
 """
 from __future__ import annotations
 
-import csv
-import json
 import os
 import sys
 import time
@@ -19,23 +17,15 @@ from ..config import check_bool, check_int, check_seed, check_truncation
 from ..core.cache import cache_root
 from ..core.files import check_out_dir, output_lock, staged_dir
 from ..core.pixels import to_uint8
-from ..data.card import write_card, write_metadata
-from ..errors import ClothganError
+from ..labelled import (MANIFEST_FILE, image_file, is_labelled_dataset, manifest_row,
+                        write_labelled_files)
 from ..runs import training_pid
 from .sampler import Sampler
-
-MANIFEST_FILE = "manifest.csv"
-DATASET_FILE = "dataset.json"
-MANIFEST_COLUMNS = ("file", "class", "label", "seed", "index", "checkpoint_sha256")
-DATASET_KIND = "clothgan-generated"   # dataset.json's "kind"
 
 
 def is_generated_dataset(folder: Path) -> bool:
     """Whether `folder` holds a dataset written by `generate` (what --overwrite may replace)."""
-    try:
-        return json.loads((Path(folder) / DATASET_FILE).read_text()).get("kind") == DATASET_KIND
-    except (OSError, ValueError, AttributeError):
-        return False
+    return is_labelled_dataset(folder, "gan")
 
 
 @dataclass(frozen=True)
@@ -102,11 +92,6 @@ def _write_pngs(paths: list[Path], pixels: np.ndarray) -> None:
             os.close(fd)
 
 
-def file_name(seed: int, index: int) -> str:
-    """Name of sample `index` for `seed`: unique across seeds, so datasets can be merged."""
-    return f"s{seed}_{index:06d}.png"
-
-
 def noise_batches(labels: list[int], per_class: int, latent_dim: int, seed: int,
           batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(noise, labels, indices) batches over all classes; each class's noise drawn as one stream."""
@@ -158,8 +143,25 @@ def generate(run_dir: str | os.PathLike, per_class: int, out_dir: str | os.PathL
 def _generate(run_dir, per_class, out_dir, seed, classes, overwrite, batch_size, workers,
               precision, progress, sampler, which, truncation, card_numbers) -> GenerationResult:
     """`generate` once the output folder is checked and locked."""
-    from tqdm.auto import tqdm
+    sampler, still_training = _load_sampler(run_dir, sampler, precision, which, truncation,
+                                            progress)
+    labels = sampler.labels_of(classes)
+    names = sampler.class_names
+    t0 = time.perf_counter()
+    with staged_dir(out_dir, overwrite, is_generated_dataset) as tmp:
+        rows = write_images(tmp, sampler, labels, per_class, seed, batch_size, workers,
+                            f"generate {out_dir.name}", progress)
+        _write_dataset_files(tmp, out_dir.name, sampler, rows, labels, per_class, seed,
+                             bool(still_training), card_numbers)
+    return GenerationResult(out_dir, {names[lab]: per_class for lab in labels}, seed,
+                            sampler.checkpoint_sha256, sampler.precision, time.perf_counter() - t0,
+                            sampler.truncation)
 
+
+def _load_sampler(run_dir, sampler: Sampler | None, precision: str, which: str,
+                  truncation: float | None, progress: bool) -> tuple[Sampler, int | None]:
+    """The sampler to write from (at the noise scale asked for), and the pid still training
+    into the run, if any (said on stderr)."""
     sampler = sampler or Sampler.load(run_dir, precision, which)
     still_training = training_pid(run_dir) if run_dir is not None else None
     if still_training and progress:
@@ -167,77 +169,64 @@ def _generate(run_dir, per_class, out_dir, seed, classes, overwrite, batch_size,
               f"writing from its generator of epoch {sampler.info.epochs_done}", file=sys.stderr)
     if truncation is not None:
         sampler = sampler.with_truncation(truncation)
-    labels = sampler.labels_of(classes)
+    return sampler, still_training
+
+
+def write_images(tmp: Path, sampler: Sampler, labels: list[int], per_class: int, seed: int,
+                 batch_size: int, workers: int, desc: str, progress: bool) -> list[dict]:
+    """Every image into tmp/<class>/, and its manifest row. `workers` threads encode and write
+    PNGs while the next batch is generated (0: in the calling thread)."""
+    from tqdm.auto import tqdm
+
     names = sampler.class_names
-    t0 = time.perf_counter()
-    with staged_dir(out_dir, overwrite, is_generated_dataset) as tmp:
-        for label in labels:
-            (tmp / names[label]).mkdir()
-        rows: list[tuple] = []
-        total = per_class * len(labels)
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, \
-                tqdm(total=total, desc=f"generate {out_dir.name}", unit="img",
-                     disable=not progress) as bar:
-            pending = []
-            for z, y, idx in noise_batches(labels, per_class, sampler.latent_dim, seed, batch_size):
-                pixels = to_uint8(sampler.sample(z, y))
-                rel = [f"{names[lab]}/{file_name(seed, i)}" for lab, i in zip(y, idx)]
-                rows.extend((r, names[lab], int(lab), seed, int(i), sampler.checkpoint_sha256)
-                            for r, lab, i in zip(rel, y, idx))
-                if workers == 0:
-                    _write_pngs([tmp / r for r in rel], pixels)
-                    bar.update(len(rel))
-                    continue
-                # Encoding and writing overlap the next batch's inference (TF releases the GIL).
-                step = -(-len(rel) // max(1, workers))
-                for s in range(0, len(rel), step):
-                    pending.append((pool.submit(_write_pngs, [tmp / r for r in rel[s:s + step]],
-                                                pixels[s:s + step]), len(rel[s:s + step])))
-                while len(pending) > 2 * max(1, workers):
-                    fut, n = pending.pop(0)
-                    fut.result()
-                    bar.update(n)
-            for fut, n in pending:
+    for label in labels:
+        (tmp / names[label]).mkdir()
+    rows: list[dict] = []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, \
+            tqdm(total=per_class * len(labels), desc=desc, unit="img", disable=not progress) as bar:
+        pending = []
+        for z, y, idx in noise_batches(labels, per_class, sampler.latent_dim, seed, batch_size):
+            pixels = to_uint8(sampler.sample(z, y))
+            rel = [image_file("gan", names[lab], seed, i) for lab, i in zip(y, idx)]
+            rows.extend(manifest_row(r, names[lab], lab, "gan", seed, i,
+                                     checkpoint_sha256=sampler.checkpoint_sha256)
+                        for r, lab, i in zip(rel, y, idx))
+            if workers == 0:
+                _write_pngs([tmp / r for r in rel], pixels)
+                bar.update(len(rel))
+                continue
+            # Encoding and writing overlap the next batch's inference (TF releases the GIL).
+            step = -(-len(rel) // max(1, workers))
+            for s in range(0, len(rel), step):
+                pending.append((pool.submit(_write_pngs, [tmp / r for r in rel[s:s + step]],
+                                            pixels[s:s + step]), len(rel[s:s + step])))
+            while len(pending) > 2 * max(1, workers):
+                fut, n = pending.pop(0)
                 fut.result()
                 bar.update(n)
-        with open(tmp / MANIFEST_FILE, "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(MANIFEST_COLUMNS)
-            writer.writerows(rows)
-        metadata = [{"file_name": r[0], "label": r[1], "method": "gan", "seed": r[3],
-                     "index": r[4], "generator_sha256": r[5], "filter_score": None} for r in rows]
-        write_metadata(tmp, metadata)
-        write_card(tmp, out_dir.name, "clothing images from a conditional GAN",
-                   "Written by `clothgan generate` from a generator trained by `clothgan train`.",
-                   metadata, {"run": sampler.run_dir, "generator SHA-256": sampler.checkpoint_sha256,
-                              "epochs trained": sampler.info.epochs_done,
-                              "preset": sampler.info.preset, "seed": seed,
-                              "noise scale": sampler.truncation, "precision": sampler.precision,
-                              "trained on": (sampler.info.config.get("data") or {}).get("dataset")},
-                   sampler.info.image_size, sampler.info.channels, card_numbers)
-        (tmp / DATASET_FILE).write_text(json.dumps({
-            "kind": DATASET_KIND,
+        for fut, n in pending:
+            fut.result()
+            bar.update(n)
+    return rows
+
+
+def _write_dataset_files(tmp: Path, name: str, sampler: Sampler, rows: list[dict],
+                         labels: list[int], per_class: int, seed: int, still_training: bool,
+                         card_numbers: dict | None) -> None:
+    """manifest.csv, metadata.jsonl, the card and dataset.json (clothgan.labelled)."""
+    info, names = sampler.info, sampler.class_names
+    write_labelled_files(
+        tmp, name, "gan", rows, title="clothing images from a conditional GAN",
+        made_by="Written by `clothgan generate` from a generator trained by `clothgan train`.",
+        provenance={"run": sampler.run_dir, "generator SHA-256": sampler.checkpoint_sha256,
+                    "epochs trained": info.epochs_done, "preset": info.preset, "seed": seed,
+                    "noise scale": sampler.truncation, "precision": sampler.precision,
+                    "trained on": (info.config.get("data") or {}).get("dataset")},
+        image_size=info.image_size, channels=info.channels, numbers=card_numbers, meta={
             "run": str(sampler.run_dir.absolute()) if sampler.run_dir else None,
             "checkpoint_sha256": sampler.checkpoint_sha256,
             "seed": seed, "per_class": per_class, "classes": [names[lab] for lab in labels],
-            "image_size": sampler.info.image_size, "channels": sampler.info.channels,
+            "image_size": info.image_size, "channels": info.channels,
             "precision": sampler.precision, "truncation": sampler.truncation,
-            "epochs_done": sampler.info.epochs_done, "training_in_progress": bool(still_training),
-            "run_config": sampler.info.config,
-        }, indent=2, default=str))
-    return GenerationResult(out_dir, {names[lab]: per_class for lab in labels}, seed,
-                            sampler.checkpoint_sha256, sampler.precision, time.perf_counter() - t0,
-                            sampler.truncation)
-
-
-def read_manifest(out_dir: str | os.PathLike) -> list[dict]:
-    """Rows of DIR/manifest.csv as dicts (label, seed and index as ints)."""
-    path = Path(out_dir) / MANIFEST_FILE
-    if not path.is_file():
-        raise ClothganError(f"{path}: missing; not a dataset written by `clothgan generate`")
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    for r in rows:
-        for k in ("label", "seed", "index"):
-            r[k] = int(r[k])
-    return rows
+            "epochs_done": info.epochs_done, "training_in_progress": still_training,
+            "run_config": info.config})

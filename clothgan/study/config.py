@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-from ..config import (GAN_PRESETS, Config, set_fields, check_choice, check_float, check_int,
-                      check_names)
+from ..config import (GAN_PRESETS, PRESET_ALIASES, Config, set_fields, check_choice, check_float,
+                      check_int, check_names)
 from ..errors import ConfigError
 from ..cutpaste.framed import FrameConfig
 from .classifier import StudyClassifierConfig
@@ -92,7 +92,7 @@ class StudyConfig(Config):
                                                                      StudyClassifierConfig):
             raise ConfigError("frame and classifier must be a FrameConfig and a StudyClassifierConfig")
         checks = [(self.balance in BALANCES, f"balance must be one of {', '.join(BALANCES)}"),
-                  (self.gan_preset in ("auto",) + GAN_PRESETS,
+                  (self.gan_preset in ("auto", *GAN_PRESETS, *PRESET_ALIASES),
                    f"gan_preset must be auto or one of {', '.join(GAN_PRESETS)}"),
                   (self.gan_filter in FILTERS, f"gan_filter must be one of {', '.join(FILTERS)}"),
                   (self.full_generator in ("pretrained", "train"),

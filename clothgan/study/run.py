@@ -181,7 +181,7 @@ class Study:
 
     def _subset(self, inv, train, fraction: float, seed: int) -> Subset:
         from ..data.arrays import select
-        from ..training.photos import choose_training
+        from ..data.photos import choose_training
 
         records = choose_training(inv.select("train"), self.data.classes, fraction, seed=seed)
         mask = np.isin(np.array(train.paths), [r.path for r in records])
@@ -322,7 +322,7 @@ class Study:
         from ..runs import RUN_FILE
         from ..training import train
         from ..training.checkpoint import CHECKPOINT_FILE
-        from ..training.photos import read_train_images
+        from ..data.photos import read_train_images
 
         if sub.fraction >= 1 and self.cfg.full_generator == "pretrained":
             return self._shipped()

@@ -80,13 +80,12 @@ def filter_thresholds(judge, val_x: np.ndarray, val_y: np.ndarray, num_classes: 
 
 
 def _discriminator(run_dir):
-    from ..config import GANConfig
     from ..gan import build_discriminator
     from ..runs import read_run_info
     from ..training.checkpoint import CHECKPOINT_FILE, load_network
 
     info = read_run_info(run_dir)
-    d = build_discriminator(GANConfig.from_dict(info.config["model"]), "float32")
+    d = build_discriminator(info.model_config(), "float32")
     load_network(run_dir / CHECKPOINT_FILE, "discriminator", d)
     return d
 

@@ -1,7 +1,7 @@
 """Stage 3, training: a ConditionalGAN fitted into a resumable, self-describing run directory.
 
-    train       train(): configs, strategy, precision, callbacks, resume
-    batches     the training subset and each epoch's seeded order
+    train       train(), in phases: plan the run, load photos, build, callbacks, fit, finish
+    batches     each epoch's seeded order of the training photos
     strategy    one device, mirrored, multi-worker or TPU
     callbacks   sample grids, checkpoints and history, CPU budget, NaN guard, progress
     checkpoint  the atomic checkpoint of both networks, optimizers and RNG state

@@ -19,7 +19,8 @@ from ..config import (DataConfig, GANConfig, TrainConfig, check_bool, check_floa
 from ..core.hardware import resolve_precision
 from ..errors import ClothganError, ConfigError
 from ..core.files import output_lock, writable_dir
-from ..runs import RUN_FILE, RunInfo, TrainingLock, code_version, read_run_info, write_run_info
+from ..runs import (RUN_FILE, RunInfo, TrainingLock, code_version, model_record, read_run_info,
+                    resume_conflicts, run_configs, write_run_info)
 from .batches import epoch_batches
 from .callbacks import (HISTORY_FILE, CpuBudget, CpuClock, NonFiniteGuard, ProgressBar,
                         RunRecorder, SampleGrid, TensorBoardLogger, write_history_csv)
@@ -82,31 +83,22 @@ def build_gan(model: GANConfig, training: TrainConfig, policy: str):
     return gan
 
 
-def config_changes(saved, given) -> list[str]:
-    """"field: saved -> given" for every field where two configs of one class differ."""
-    a, b = saved.to_dict(), given.to_dict()
-    return [f"{k}: {a[k]!r} -> {b[k]!r}" for k in a if a[k] != b.get(k)]
-
-
 def _configs_for_resume(out: Path, data, model, training):
     """The run's own configs; given ones must equal them (training may change its epochs)."""
-    stored = read_run_info(out).config
-    try:
-        saved = (DataConfig.from_dict(stored["data"]), GANConfig.from_dict(stored["model"]),
-                 TrainConfig.from_dict(stored["training"]))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ClothganError(f"{out / RUN_FILE}: its configuration is damaged ({exc}); the run "
-                            "cannot be resumed, start a new one with another --out") from None
-    s_data, s_model, s_train = saved
+    s_data, s_model, s_train = run_configs(out)
+    given = {}
+    if data is not None:
+        given |= {("data", k): v for k, v in data.to_dict().items()}
+    if model is not None:
+        given |= {("model", k): v for k, v in model.for_data(data or s_data).to_dict().items()}
     if training is not None:
-        training = training.replace(epochs=s_train.epochs)
-    changes = [c for given, old in zip((data, model, training), saved) if given is not None
-               for c in config_changes(old, given)]
+        given |= {("training", k): v for k, v in training.to_dict().items() if k != "epochs"}
+    changes = resume_conflicts(out, given)
     if changes:
         raise ClothganError(f"{out}: --resume continues the run with its own settings, and these "
                             f"differ: {'; '.join(changes)}. Drop them, or start a new run with "
                             "another --out")
-    return s_data, s_model, s_train, stored
+    return s_data, s_model, s_train, read_run_info(out).config
 
 
 def _check_arguments(data, model, training, **values) -> None:
@@ -169,8 +161,56 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
 
 def _train(out: Path, data, model, training, resume, epochs, max_images, fraction, callbacks,
            progress, cpu_minutes, verbose, per_class) -> TrainResult:
-    """`train` once the run directory is locked."""
-    out = Path(out)
+    """`train` once the run directory is locked: its phases."""
+    plan = plan_run(out, data, model, training, resume, epochs, max_images, fraction)
+    photos = load_photos(plan, progress)
+    run = build_run(plan, photos, cpu_minutes is not None)
+    result = TrainResult(run.out, run.initial_epoch, run.history, run.gan, run.policy, run.replicas)
+    training = plan.training
+    if run.initial_epoch >= training.epochs:
+        if verbose:
+            print(f"{run.out}: already trained for {run.initial_epoch} epochs (planned "
+                  f"{training.epochs})")
+        return result
+    if verbose:
+        real = training.real_per_step
+        print(f"clothgan train: {plan.model.preset} preset, {len(photos.x)} images, {run.steps} "
+              f"steps/epoch of {real} real + {real * training.fake_per_real} generated, "
+              f"{training.schedule} schedule, {run.policy}, {run.replicas} replica(s), epochs "
+              f"{run.initial_epoch + 1}-{training.epochs} -> {run.out}")
+    cbs = make_callbacks(plan, photos, run, cpu_minutes, per_class, progress, verbose)
+    if cbs is None:
+        return result
+    lock = TrainingLock(run.out)   # `generate` says so when it samples a run still training
+    try:
+        fit(plan, photos, run, [*cbs.all, *callbacks], cbs.bar)
+        finish(plan, run, cbs, result, cpu_minutes, progress, verbose)
+    finally:
+        lock.release()
+    return result
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run trains, settled before anything is read: its configs (the run's own when
+    resuming) and the photo selection recorded beside them."""
+
+    out: Path
+    data: DataConfig
+    model: GANConfig
+    training: TrainConfig
+    resume: bool
+    max_images: int | None
+    fraction: float | None
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.out / CHECKPOINT_FILE
+
+
+def plan_run(out: Path, data, model, training, resume: bool, epochs, max_images,
+             fraction) -> RunPlan:
+    """Phase 1: the run's configs, checked against what `out` already holds."""
     ckpt = out / CHECKPOINT_FILE
     if resume:
         if not ckpt.is_file() or not (out / RUN_FILE).is_file():
@@ -185,36 +225,87 @@ def _train(out: Path, data, model, training, resume, epochs, max_images, fractio
     data, model, training = resolve_configs(data, model, training, epochs)
     _check_out_outside(out, data)
     writable_dir(out)
+    return RunPlan(out, data, model, training, resume, max_images, fraction)
 
-    import keras
-    import tensorflow as tf
 
-    from .photos import empty_classes, training_splits, write_train_images
+@dataclass
+class Photos:
+    """The training photos as arrays, and every split (the keeper scores on the held-out ones)."""
 
-    splits, root = training_splits(data, out, fraction=fraction, max_images=max_images,
-                             seed=training.seed, heldout=training.keep_best != "none",
-                             resume=resume, progress=progress)
+    splits: dict
+    root: Path
+    x: object
+    y: object
+    class_names: tuple[str, ...]
+    paths: list
+
+
+def load_photos(plan: RunPlan, progress: bool) -> Photos:
+    """Phase 2: the photos the run trains on (a resumed run reads its own list back)."""
+    from ..data.photos import empty_classes, training_splits
+
+    data, training = plan.data, plan.training
+    splits, root = training_splits(data, plan.out, fraction=plan.fraction,
+                                   max_images=plan.max_images, seed=training.seed,
+                                   heldout=training.keep_best != "none", resume=plan.resume,
+                                   progress=progress)
     arrays = splits["train"]
     missing = empty_classes(arrays)
     if missing:
         raise ClothganError(f"{data.dataset}: no training images of {', '.join(missing)}; train "
                             f"on the classes it has with --classes "
                             f"{','.join(c for c in data.classes if c not in missing)}")
-    x, y = arrays.x, arrays.y
-    class_names = tuple(arrays.class_names)
     real = training.real_per_step
-    if len(x) < real:
-        raise ClothganError(f"{data.dataset}: only {len(x)} training images, fewer than one step's "
-                            f"{real} real images; lower --batch-size (now {training.batch_size})")
+    if len(arrays.x) < real:
+        raise ClothganError(f"{data.dataset}: only {len(arrays.x)} training images, fewer than one "
+                            f"step's {real} real images; lower --batch-size (now "
+                            f"{training.batch_size})")
+    return Photos(splits, root, arrays.x, arrays.y, tuple(arrays.class_names), arrays.paths)
+
+
+@dataclass
+class BuiltRun:
+    """The run as built: where it writes, how it computes, the GAN and the state it resumes."""
+
+    out: Path
+    policy: str
+    replicas: int
+    chief: bool
+    gan: object
+    steps: int
+    initial_epoch: int
+    history: list[dict]
+    config: dict
+    class_names: tuple[str, ...]
+    model: GANConfig
+
+    def info(self, epochs_done: int) -> RunInfo:
+        return RunInfo(class_names=self.class_names, image_size=self.model.image_size,
+                       channels=self.model.channels, latent_dim=self.model.latent_dim,
+                       preset=self.model.preset, config=self.config, epochs_done=epochs_done)
+
+    def save_info(self, epochs_done: int):
+        write_run_info(self.out, self.info(epochs_done))
+
+
+def build_run(plan: RunPlan, photos: Photos, budgeted: bool) -> BuiltRun:
+    """Phase 3: strategy and precision, the worker's run directory, the compiled GAN (its
+    checkpointed state when resuming) and run.json."""
+    import keras
+    import tensorflow as tf
+
+    from ..data.photos import write_train_images
+
+    model, training = plan.model, plan.training
+    real = training.real_per_step
     strategy = resolve_strategy(training.strategy)
     policy = resolve_precision(training.precision, strategy)
     replicas = strategy.num_replicas_in_sync
-    if cpu_minutes is not None and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+    if budgeted and isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         raise ClothganError("--cpu-minutes: each worker of a cluster has its own CPU clock, so "
                             "they would stop at different epochs; use --epochs instead")
-    chief = strategy.extended.should_checkpoint
-    out = worker_run_dir(out, strategy)   # only written from here on; resume read `ckpt` above
-    write_train_images(out, root, arrays.paths)
+    out = worker_run_dir(plan.out, strategy)   # only written from here on
+    write_train_images(out, photos.root, photos.paths)
     if real % replicas:
         raise ClothganError(f"--batch-size {training.batch_size}: its {real} real images per step "
                             f"do not split over {replicas} replicas; use a multiple of {2 * replicas}")
@@ -224,91 +315,101 @@ def _train(out: Path, data, model, training, resume, epochs, max_images, fractio
         gan = build_gan(model, training, policy)
     history: list[dict] = []
     initial_epoch = 0
-    if resume:
-        meta = load_checkpoint(ckpt, gan)
+    if plan.resume:
+        meta = load_checkpoint(plan.checkpoint, gan)
         initial_epoch, history = int(meta["epoch"]), list(meta["history"])
         write_history_csv(out / HISTORY_FILE, history)   # drop rows of an epoch that was lost
+    config = {"data": plan.data.to_dict(), "model": model_record(model),
+              "training": training.to_dict(), "max_images": plan.max_images,
+              "fraction": plan.fraction, "policy": policy, "replicas": replicas,
+              "train_images": int(len(photos.x)), "code": code_version()}
+    run = BuiltRun(out, policy, replicas, strategy.extended.should_checkpoint, gan,
+                   len(photos.x) * training.repeat // real, initial_epoch, history, config,
+                   photos.class_names, model)
+    run.save_info(initial_epoch)
+    return run
 
-    config = {"data": data.to_dict(), "model": model.to_dict(), "training": training.to_dict(),
-              "max_images": max_images, "fraction": fraction, "policy": policy, "replicas": replicas,
-              "train_images": int(len(x)), "code": code_version()}
 
-    def run_info(epochs_done: int) -> RunInfo:
-        return RunInfo(class_names=class_names, image_size=model.image_size,
-                       channels=model.channels, latent_dim=model.latent_dim,
-                       preset=model.preset, config=config, epochs_done=epochs_done)
+@dataclass
+class Callbacks:
+    """The run's callbacks, in the order they must run, and those `finish` asks about."""
 
-    def save_info(epochs_done: int):
-        write_run_info(out, run_info(epochs_done))
+    all: list
+    bar: ProgressBar
+    guard: NonFiniteGuard
+    budget: CpuBudget | None
+    keeper: object | None          # selection.BestKeeper, when the run keeps its best generator
+    scorer: object | None          # ... and the ValidationScorer it scores with
 
-    save_info(initial_epoch)
-    steps = len(x) * training.repeat // real
-    result = TrainResult(out, initial_epoch, history, gan, policy, replicas)
-    if initial_epoch >= training.epochs:
-        if verbose:
-            print(f"{out}: already trained for {initial_epoch} epochs (planned {training.epochs})")
-        return result
-    if verbose:
-        print(f"clothgan train: {model.preset} preset, {len(x)} images, {steps} steps/epoch of "
-              f"{real} real + {real * training.fake_per_real} generated, {training.schedule} "
-              f"schedule, {policy}, {replicas} replica(s), epochs {initial_epoch + 1}-"
-              f"{training.epochs} -> {out}")
 
-    clock = CpuClock(history[-1].get("cpu_seconds", 0.0) if history else 0.0)
-    budget = []
+def make_callbacks(plan: RunPlan, photos: Photos, run: BuiltRun, cpu_minutes: float | None,
+                   per_class: int, progress: bool, verbose: bool) -> Callbacks | None:
+    """Phase 4: the callbacks; None when the CPU budget is already spent (nothing to train)."""
+    model, training, out = plan.model, plan.training, run.out
+    clock = CpuClock(run.history[-1].get("cpu_seconds", 0.0) if run.history else 0.0)
+    budget = None
     if cpu_minutes is not None:
-        budget = [CpuBudget(cpu_minutes, clock)]
-        if clock.spent >= budget[0].limit:   # checked before the keeper loads or trains its judge
+        budget = CpuBudget(cpu_minutes, clock)
+        if clock.spent >= budget.limit:   # checked before the keeper loads or trains its judge
             if verbose:
                 print(f"{out}: its {clock.spent / 60:.1f} CPU-minutes already use the "
                       f"{cpu_minutes:g}-minute budget; nothing to train")
-            return result
-    exporter = _Exporter(model, gan)
+            return None
+    exporter = _Exporter(model, run.gan)
     guard = NonFiniteGuard()
-    keeper = []
-    if training.keep_best != "none" and chief:   # scoring runs no collectives: the chief's alone
+    keeper = scorer = None
+    if training.keep_best != "none" and run.chief:   # scoring runs no collectives: the chief's alone
         from .selection import BestKeeper, ValidationScorer
 
-        scorer = ValidationScorer(data, model.latent_dim, real=splits, seed=training.seed,
-                                  progress=progress)
-        keeper = [BestKeeper(out, scorer, exporter, run_info, training.keep_best,
-                             training.eval_every, training.epochs, guard=guard)]
-    bar = ProgressBar(training.epochs, steps, initial_epoch, disable=not progress)
-    cbs = [guard, *budget,   # the budget first: the keeper scores the epoch it stops at
-           SampleGrid(out, class_names, model.latent_dim, exporter, per_class=per_class,
+        scorer = ValidationScorer(plan.data, model.latent_dim, real=photos.splits,
+                                  seed=training.seed, progress=progress)
+        keeper = BestKeeper(out, scorer, exporter, run.info, training.keep_best,
+                            training.eval_every, training.epochs, guard=guard)
+    bar = ProgressBar(training.epochs, run.steps, run.initial_epoch, disable=not progress)
+    # The budget first: the keeper scores the epoch it stops at. The keeper before RunRecorder:
+    # its scores go into the history row.
+    cbs = [guard, *([budget] if budget else []),
+           SampleGrid(out, run.class_names, model.latent_dim, exporter, per_class=per_class,
                       seed=training.seed, every=training.sample_every, guard=guard),
-           *keeper,   # before RunRecorder: its scores go into the history row
-           RunRecorder(out, history, exporter, save_info, clock, guard=guard,
+           *([keeper] if keeper else []),
+           RunRecorder(out, run.history, exporter, run.save_info, clock, guard=guard,
                        extra_meta={"planned_epochs": training.epochs}),
-           TensorBoardLogger(out, guard=guard), bar, *callbacks]
-    ds = epoch_batches(x, y, real, training.seed, initial_epoch, training.epochs,
-                       training.mirror, training.repeat)
-    lock = TrainingLock(out)   # `generate` says so when it samples a run still training
-    try:
-        with out_of_memory_is_an_error(model, training):
-            _fit(gan, ds, training, initial_epoch, steps, cbs, bar, history, out)
-        result.epochs_done = history[-1]["epoch"] if history else initial_epoch
-        if budget and budget[0].exhausted and verbose:
-            print(f"clothgan train: stopped after epoch {result.epochs_done} of {training.epochs}: "
-                  f"the next would pass the {cpu_minutes:g} CPU-minute budget")
-        if guard.tripped:
-            t = guard.tripped
-            losses = ", ".join(f"{k}={v}" for k, v in t["losses"].items())
-            kept = (f"{out / CHECKPOINT_FILE} keeps the last good state (epoch {result.epochs_done})"
-                    if ckpt.is_file() else "no epoch had finished, so nothing was kept")
-            raise TrainingDiverged(
-                f"training diverged: {losses} at epoch {t['epoch']}, step {t['step']}; {kept}. "
-                f"Start a new run (another --out) with a lower --lr or --precision float32")
-        if model.tune_truncation and keeper and keeper[0].best is not None:
-            from .selection import tune_truncation
+           TensorBoardLogger(out, guard=guard), bar]
+    return Callbacks(cbs, bar, guard, budget, keeper, scorer)
 
-            result.truncation = tune_truncation(out, scorer, progress=progress)
-            if verbose:
-                print(f"clothgan train: sampling noise scale (truncation) {result.truncation:g}, "
-                      f"chosen on the validation split; override with `generate --truncation`")
-    finally:
-        lock.release()
-    return result
+
+def fit(plan: RunPlan, photos: Photos, run: BuiltRun, cbs: list, bar: ProgressBar) -> None:
+    """Phase 5: the epochs, from the run's first unfinished one."""
+    training = plan.training
+    ds = epoch_batches(photos.x, photos.y, training.real_per_step, training.seed,
+                       run.initial_epoch, training.epochs, training.mirror, training.repeat)
+    with out_of_memory_is_an_error(plan.model, training):
+        _fit(run.gan, ds, training, run.initial_epoch, run.steps, cbs, bar, run.history, run.out)
+
+
+def finish(plan: RunPlan, run: BuiltRun, cbs: Callbacks, result: TrainResult,
+           cpu_minutes: float | None, progress: bool, verbose: bool) -> None:
+    """Phase 6: why training stopped, divergence as an error, the kept generator's noise scale."""
+    training, out = plan.training, run.out
+    result.epochs_done = run.history[-1]["epoch"] if run.history else run.initial_epoch
+    if cbs.budget and cbs.budget.exhausted and verbose:
+        print(f"clothgan train: stopped after epoch {result.epochs_done} of {training.epochs}: "
+              f"the next would pass the {cpu_minutes:g} CPU-minute budget")
+    if cbs.guard.tripped:
+        t = cbs.guard.tripped
+        losses = ", ".join(f"{k}={v}" for k, v in t["losses"].items())
+        kept = (f"{out / CHECKPOINT_FILE} keeps the last good state (epoch {result.epochs_done})"
+                if plan.checkpoint.is_file() else "no epoch had finished, so nothing was kept")
+        raise TrainingDiverged(
+            f"training diverged: {losses} at epoch {t['epoch']}, step {t['step']}; {kept}. "
+            f"Start a new run (another --out) with a lower --lr or --precision float32")
+    if plan.model.tune_truncation and cbs.keeper and cbs.keeper.best is not None:
+        from .selection import tune_truncation
+
+        result.truncation = tune_truncation(out, cbs.scorer, progress=progress)
+        if verbose:
+            print(f"clothgan train: sampling noise scale (truncation) {result.truncation:g}, "
+                  f"chosen on the validation split; override with `generate --truncation`")
 
 
 def check_memory(model: GANConfig, training: TrainConfig, policy: str) -> None:

@@ -14,8 +14,8 @@ import numpy as np
 
 from ..config import DataConfig
 from ..errors import ClothganError
-from ..data.arrays import Arrays, prepare, select
-from ..data.inventory import Inventory, Record, scan
+from .arrays import Arrays, build_arrays, select
+from .inventory import Inventory, Record, scan
 
 TRAIN_IMAGES_FILE = "train_images.json"
 #: Runs written before the list was JSON: one path per line (names holding a newline broke it).
@@ -107,7 +107,7 @@ def training_splits(data: DataConfig, run_dir: Path, *, fraction: float | None =
         train = choose_training(inv.select("train"), data.classes, fraction, max_images,
                                 seed=seed, subset_seed=data.split_seed)
     records = train + (inv.select("val") + inv.select("test") if heldout else [])
-    arrays = prepare(data, replace(inv, records=records), progress=progress)
+    arrays = build_arrays(data, replace(inv, records=records), progress=progress)
     splits = {"train": select(arrays, train)}
     if heldout:
         splits.update({s: select(arrays, inv.select(s)) for s in ("val", "test")})
