@@ -13,8 +13,6 @@ stays quiet when a later cell needs it.
 """
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
 import os
 import sys
 from contextlib import contextmanager
@@ -34,7 +32,7 @@ def _stderr_to_devnull():
         os.close(null)
 
 
-class _QuietLoader(importlib.abc.Loader):
+class _QuietLoader:
     """TensorFlow's own loader, run with stderr silenced; puts the real loader back after."""
 
     def __init__(self, loader):
@@ -54,17 +52,22 @@ class _QuietLoader(importlib.abc.Loader):
             spec.loader = module.__loader__ = self.loader
 
 
-class _QuietFinder(importlib.abc.MetaPathFinder):
-    """Finds `tensorflow` as the other finders do, once, and hands it a quiet loader."""
+class _QuietFinder:
+    """Finds `tensorflow` as the other finders on sys.meta_path do, once, and hands it a quiet
+    loader."""
 
     def find_spec(self, name, path=None, target=None):
         if name != "tensorflow":
             return None
         _remove_finder()
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _QuietLoader(spec.loader)
-        return spec
+        for finder in list(sys.meta_path):
+            find = getattr(finder, "find_spec", None)
+            spec = find(name, path, target) if find is not None else None
+            if spec is not None:
+                if spec.loader is not None:
+                    spec.loader = _QuietLoader(spec.loader)
+                return spec
+        return None
 
 
 def _remove_finder() -> None:

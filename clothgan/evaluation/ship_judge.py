@@ -14,17 +14,19 @@ from pathlib import Path
 
 from ..config import VERSION, DataConfig
 from ..runs import code_version
-from .judge import SHIPPED_JUDGE, SHIPPED_WEIGHTS, ClassifierConfig, domain_classifier, judge_recipe
+from .judge import (SHIPPED_JUDGE, SHIPPED_WEIGHTS, ClassifierConfig, build_classifier, domain_classifier,
+                    judge_recipe)
 
 MAX_BYTES = 5 * 1024 * 1024
 
 
 def ship(dest: Path = SHIPPED_JUDGE) -> dict:
     """Write the judge's weights and info.json into dest; returns the info."""
-    import keras
-    import tensorflow as tf
-
+    from ..core.quiet_tf import import_tensorflow
     from ..data.arrays import load_splits
+
+    tf = import_tensorflow()
+    import keras
 
     data, cfg = DataConfig(), ClassifierConfig()
     real = load_splits(data)
@@ -32,7 +34,9 @@ def ship(dest: Path = SHIPPED_JUDGE) -> dict:
     if info.shipped:
         raise SystemExit(f"{dest}: already the judge of this recipe and data; delete it to retrain")
     dest.mkdir(parents=True, exist_ok=True)
-    model.save_weights(dest / SHIPPED_WEIGHTS)
+    bare = build_classifier(tuple(real["train"].x.shape[1:]), data.num_classes, cfg)
+    bare.set_weights(model.get_weights())      # without the optimizer's state: a third the size
+    bare.save_weights(dest / SHIPPED_WEIGHTS)
     size = (dest / SHIPPED_WEIGHTS).stat().st_size
     if size > MAX_BYTES:
         raise SystemExit(f"{dest / SHIPPED_WEIGHTS}: {size / 2**20:.1f} MiB, over the 5 MiB limit")
