@@ -162,6 +162,16 @@ class Study:
                 write_json_atomic(path, row, indent=1)
         return read_json(path, "study cell")
 
+    def added(self, fraction: float, seed: int, method: str) -> tuple[np.ndarray, np.ndarray]:
+        """(x, y): the images "gan" or "cutpaste" adds to the photos of (fraction, seed), made
+        once and kept in DIR/synthetic/, where that method's cell finds them."""
+        if method not in ("gan", "cutpaste"):
+            raise ClothganError(f"{method!r} adds no images of its own; ask for 'gan' or 'cutpaste'")
+        inv, train, _ = self._load()
+        sub = self._subset(inv, train, fraction, seed)
+        x, y, _ = self._synthetic(sub, method, self._counts(sub))
+        return x, y
+
     def run(self) -> list[dict]:
         with output_lock(self.out):   # one process fills a study folder (a second is refused)
             return self._run()
