@@ -167,9 +167,10 @@ class Study:
         once and kept in DIR/synthetic/, where that method's cell finds them."""
         if method not in ("gan", "cutpaste"):
             raise ClothganError(f"{method!r} adds no images of its own; ask for 'gan' or 'cutpaste'")
-        inv, train, _ = self._load()
-        sub = self._subset(inv, train, fraction, seed)
-        x, y, _ = self._synthetic(sub, method, self._counts(sub))
+        with output_lock(self.out):
+            inv, train, _ = self._load()
+            sub = self._subset(inv, train, fraction, seed)
+            x, y, _ = self._synthetic(sub, method, self._counts(sub))
         return x, y
 
     def run(self) -> list[dict]:
