@@ -1,8 +1,7 @@
 """Every notebook nbmake runs is executed as a learner's JupyterLab would run it (the inline
-plotting backend, no TF_CPP_MIN_LOG_LEVEL of the test session's) and then checked: each cell
-tagged `figure` shows one, and no output holds TensorFlow's start-up noise
-(tests/notebook_outputs.py)."""
-import os
+plotting backend, no TF_CPP_MIN_LOG_LEVEL of the test session's, what the kernel process writes
+to its stderr shown in the cell) and then checked: each cell tagged `figure` shows one, and no
+output holds TensorFlow's start-up noise (tests/notebook_outputs.py)."""
 import sys
 from pathlib import Path
 
@@ -19,14 +18,8 @@ except ImportError:       # nbmake not installed: nothing runs notebooks, nothin
 if pytest_items is not None:
     class CheckedRun(pytest_items.NotebookRun):
         def execute(self):
-            saved = dict(os.environ)
-            os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-            os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
-            try:
+            with notebook_outputs.learner_environment():
                 result = super().execute()     # the kernel starts with this environment
-            finally:
-                os.environ.clear()
-                os.environ.update(saved)
             if result.error is None:
                 found = notebook_outputs.problems(result.nb)
                 if found:

@@ -6,7 +6,9 @@ checks the checker.
 """
 from __future__ import annotations
 
+import os
 import re
+from contextlib import contextmanager
 
 FIGURE_TAG = "figure"
 #: Lines of TensorFlow's, CUDA's and grappler's C++ logging (absl's "I0000 00:00:..." prefix
@@ -14,6 +16,23 @@ FIGURE_TAG = "figure"
 NOISE = re.compile(r"(^|\n)[IWEF]\d{4} \d\d:\d\d:\d\d|absl::InitializeLog|cuInit|cudart_stub|"
                    r"oneDNN custom operations|cpu_feature_guard|remapper|meta_optimizer|"
                    r"Unable to register cu\w+ factory|rebuild TensorFlow with")
+
+
+@contextmanager
+def learner_environment():
+    """os.environ as a learner's JupyterLab kernel gets it, for kernels started inside: the
+    inline plotting backend, and neither the test session's TF_CPP_MIN_LOG_LEVEL nor pytest's
+    PYTEST_CURRENT_TEST, under which ipykernel stops sending what the process writes to file
+    descriptors 1 and 2 (TensorFlow's C++ logging) to the cell."""
+    saved = dict(os.environ)
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    for name in ("TF_CPP_MIN_LOG_LEVEL", "PYTEST_CURRENT_TEST"):
+        os.environ.pop(name, None)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _text(output) -> str:

@@ -356,3 +356,67 @@ def test_real_images_score_as_real(real_data_dir, shared_home, tmp_path, monkeyp
     c = evaluate(tmp_path / "copies", cfg, progress=False)
     assert c.judge.cached and c.memorisation.share_synthetic == 1.0
     assert c.memorisation.closest[0]["distance"] < 1e-6
+
+
+# -- the shipped judge ----------------------------------------------------------------------------
+
+def _ship(folder, data, cfg, real):
+    """A judge trained on `real`'s training split, written as clothgan ships one."""
+    from clothgan.evaluation import judge as J
+
+    model = J.train_classifier(real["train"].x, real["train"].y, 10, cfg, progress=False)
+    folder.mkdir()
+    model.save_weights(folder / J.SHIPPED_WEIGHTS)
+    (folder / "info.json").write_text(json.dumps({"recipe": J.judge_recipe(data, cfg, real["train"].y)}))
+    return model
+
+
+def test_a_shipped_judge_stands_in_only_for_its_recipe_and_labels(toy_real, tmp_path, monkeypatch):
+    from clothgan.evaluation import judge as J
+
+    data = DataConfig(dataset="toy", image_size=12)
+    cfg = ClassifierConfig(epochs=2, width=8, feature_dim=32, augment=False)
+    model = _ship(tmp_path / "shipped", data, cfg, toy_real)
+    monkeypatch.setattr(J, "SHIPPED_JUDGE", tmp_path / "shipped")
+    y = toy_real["train"].y
+    assert J.shipped_judge(data, cfg.replace(precision="float32"), y) is not None   # any precision
+    assert J.shipped_judge(data, cfg.replace(epochs=3), y) is None                  # another recipe
+    assert J.shipped_judge(data, cfg, (y + 1) % 10) is None                         # other photos
+    assert J.shipped_judge(data.replace(image_size=14), cfg, y) is None             # other data
+
+    loaded, info = J.domain_classifier(data, cfg, toy_real, progress=False)
+    assert info.shipped and info.epochs == 2 and info.train_seconds == 0.0
+    x = toy_real["test"].x
+    np.testing.assert_allclose(J.predict_proba(loaded, x), J.predict_proba(model, x), atol=1e-5)
+    assert info.test_accuracy == pytest.approx(J.accuracy(model, x, toy_real["test"].y))
+
+
+def test_quick_evaluation_takes_the_full_judge_where_one_is_shipped_else_its_own(toy_real, tmp_path,
+                                                                               monkeypatch):
+    from clothgan.evaluation import judge as J
+
+    data = DataConfig(dataset="toy", image_size=12)
+    full = ClassifierConfig(epochs=4, width=8, feature_dim=32, augment=False)
+    rough = full.replace(epochs=1)
+    monkeypatch.setattr(J, "SHIPPED_JUDGE", tmp_path / "nothing")
+    cfg = EvalConfig.quick(data=data, judge=full, classifier=rough, cas=False, augmentation=False,
+                           memorisation=False)
+    images = _imageset(tmp_path, toy_real["test"].x, toy_real["test"].y)
+    alone = evaluate(images, cfg, progress=False, real=toy_real)
+    assert not alone.judge.shipped and alone.judge.epochs == 1       # no full judge: trains the rough one
+    _ship(tmp_path / "shipped", data, full, toy_real)
+    monkeypatch.setattr(J, "SHIPPED_JUDGE", tmp_path / "shipped")
+    shipped = evaluate(images, cfg, progress=False, real=toy_real)
+    assert shipped.judge.shipped and shipped.judge.epochs == 4
+
+
+@pytest.mark.real_data
+def test_the_shipped_judge_is_the_default_datas(real_data_dir, shared_home, monkeypatch):
+    """The judge in the package stands in for the default data's: the data, the recipe and the
+    labels it was trained on are still what `clothgan evaluate` would train it on."""
+    from clothgan.data import load_split
+    from clothgan.evaluation.judge import shipped_judge
+
+    monkeypatch.setenv("CLOTHGAN_DATA_DIR", str(real_data_dir))
+    monkeypatch.setenv("CLOTHGAN_HOME", str(shared_home))
+    assert shipped_judge(DataConfig(), ClassifierConfig(), load_split(DataConfig(), "train").y) is not None

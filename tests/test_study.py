@@ -233,3 +233,53 @@ def test_the_shipped_generator_is_refused_for_other_data_before_any_training(
     assert "--full-generator train" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not list(out.glob("cells/*.json"))
+
+
+def test_one_cell_run_alone_is_read_back_by_the_study_not_trained_again(garment_data, tmp_path,
+                                                                        monkeypatch):
+    import clothgan.study.run as run_mod
+    from clothgan.study import Study, StudyClassifierConfig, StudyConfig
+
+    data, home = garment_data
+    monkeypatch.setenv("CLOTHGAN_HOME", str(home))
+    real_train, calls = run_mod.train_study_classifier, []
+
+    def counted(*a, **k):
+        calls.append(k.get("seed"))
+        return real_train(*a, **k)
+
+    monkeypatch.setattr(run_mod, "train_study_classifier", counted)
+    cfg = StudyConfig(fractions=(0.5,), methods=("none", "noise"), seeds=2,
+                      classifier=StudyClassifierConfig(min_steps=20, max_steps=20, steps_per_round=10))
+    study = Study(tmp_path / "s", cfg, data, progress=False, log=lambda *_: None)
+    row = study.cell(0.5, 0, "none")
+    assert row["method"] == "none" and 0 <= row["accuracy"] <= 1 and calls == [0]
+    assert study.cell(0.5, 0, "none") == row and calls == [0]          # read back
+    rows = study.run()
+    assert len(rows) == 4 and len(calls) == 4                          # 3 more, not 4
+    assert next(r for r in rows if r["seed"] == 0 and r["method"] == "none") == row
+
+
+def test_the_images_a_method_adds_are_made_once_for_the_notebook_and_its_cell(garment_data, tmp_path,
+                                                                              monkeypatch):
+    import clothgan.study.run as run_mod
+    from clothgan.errors import ClothganError
+    from clothgan.study import Study, StudyClassifierConfig, StudyConfig
+
+    data, home = garment_data
+    monkeypatch.setenv("CLOTHGAN_HOME", str(home))
+    made, real_make = [], run_mod.Study._cut_and_paste
+
+    def counted(self, *a, **k):
+        made.append(1)
+        return real_make(self, *a, **k)
+
+    monkeypatch.setattr(run_mod.Study, "_cut_and_paste", counted)
+    cfg = StudyConfig(fractions=(0.5,), methods=("cutpaste",), seeds=1,
+                      classifier=StudyClassifierConfig(min_steps=10, max_steps=10, steps_per_round=10))
+    study = Study(tmp_path / "s", cfg, data, progress=False, log=lambda *_: None)
+    x, y = study.added(0.5, 0, "cutpaste")
+    row = study.cell(0.5, 0, "cutpaste")
+    assert len(made) == 1 and row["n_added"] == len(y) and x.shape[1:] == (28, 28, 1)
+    with pytest.raises(ClothganError, match="noise"):
+        study.added(0.5, 0, "noise")

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..config import DEFAULT_PRESET, ENV_FAST, fast_mode
 from ..core.cache import cache_dir
-from ..core.quiet_tf import import_tensorflow
+from ..core.quiet_tf import import_tensorflow, quiet_on_import
 from ..errors import ClothganError
 from ..runs import GENERATOR_FILE
 
@@ -46,9 +46,11 @@ def seed_everything(seed: int) -> None:
 def setup(seed: int = 42, tensorflow: bool = True) -> Session:
     """Seed everything and report the mode; call once at the top of each notebook.
 
-    tensorflow: import TensorFlow and Keras now, without their start-up log lines (the notebooks
-    that train or sample); False for the ones that only look at data.
+    tensorflow: import TensorFlow and Keras now (the notebooks that train or sample); False for
+    the ones that only look at data. Either way TensorFlow's start-up log lines never reach a
+    cell, whichever later cell or library function first imports it.
     """
+    quiet_on_import()
     if tensorflow:
         import_tensorflow()
         import keras  # noqa: F401 (seeded below)

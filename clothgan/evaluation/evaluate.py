@@ -32,8 +32,8 @@ from ..errors import ClothganError, ConfigError
 from ..labelled import DATASET_FILE, read_dataset_json
 from .distances import (ENV_INCEPTION, INCEPTION_FILE, FeatureSpace, fid, inception_features,
                         inception_weights, kid, memorisation_check)
-from .judge import (ClassifierConfig, balanced_accuracy, domain_classifier, predict_proba,
-                    prior_weights, train_classifier)
+from .judge import (ClassifierConfig, balanced_accuracy, domain_classifier, has_judge,
+                    predict_proba, prior_weights, train_classifier)
 from .report import EvaluationResult
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class EvalConfig:
 
     data: DataConfig | None = None
     classifier: ClassifierConfig = ClassifierConfig()
+    judge: ClassifierConfig | None = None    # the judge's recipe where a judge of it is cached or
+                                             # shipped (else `classifier`'s trains); None: `classifier`'s
     kid_subset_size: int = 200
     kid_subsets: int = 50
     memorisation_quantile: float = 0.01
@@ -86,11 +88,13 @@ class EvalConfig:
 
     @classmethod
     def quick(cls, **changes) -> "EvalConfig":
-        """Classifiers trained for 3 epochs, 10 KID subsets: rough numbers in seconds (CI, smoke runs).
-
-        Notebooks 08 and 09 both use it in fast mode, so they share one cached judge.
+        """Classifiers trained for 3 epochs, 10 KID subsets: rough numbers in seconds (CI, smoke
+        runs). The judge is the full recipe's where one is shipped or cached (the default data),
+        so FID, KID and class consistency rank as a full evaluation's do; only the classifiers
+        the checks train (train on synthetic, real + synthetic) stay rough.
         """
-        return cls(**{"classifier": ClassifierConfig(epochs=3), "kid_subsets": 10, **changes})
+        return cls(**{"classifier": ClassifierConfig(epochs=3), "judge": ClassifierConfig(),
+                      "kid_subsets": 10, **changes})
 
 
 def match_class_counts(y_a: np.ndarray, y_b: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -182,7 +186,10 @@ def evaluate(images: str | os.PathLike | ImageSet, cfg: EvalConfig = EvalConfig(
         bar.update(1)
         return out
 
-    judge, judge_info = timed("judge", lambda: domain_classifier(s.data, cfg.classifier, s.real,
+    # The judge's own recipe where a judge of it is shipped or cached (EvalConfig.judge).
+    recipe = (cfg.judge if cfg.judge is not None and has_judge(s.data, cfg.judge, s.real)
+              else cfg.classifier)
+    judge, judge_info = timed("judge", lambda: domain_classifier(s.data, recipe, s.real,
                                                                  progress=progress))
     dist, cons = timed("features", lambda: (distances(s, judge, weights, cfg),
                                             consistency(s, judge, cfg)))

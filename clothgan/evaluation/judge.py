@@ -11,6 +11,7 @@ import json
 import time
 import warnings
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +23,11 @@ from ..errors import ConfigError
 
 CACHE_VERSION = 2   # bump whenever the architecture or training recipe changes
 FEATURES_LAYER = "features"
+#: A judge this project trained with ClassifierConfig() on the default data's training split
+#: (python -m clothgan.evaluation.ship_judge): used wherever that recipe meets those photos, so
+#: an evaluation need not train one first (in fast mode, one trained for 3 epochs instead).
+SHIPPED_JUDGE = Path(__file__).parent / "shipped_judge"
+SHIPPED_WEIGHTS = "classifier.weights.h5"   # weights only: they load on every Keras 3
 
 
 @dataclass(frozen=True)
@@ -205,6 +211,8 @@ class JudgeInfo:
     n_test: int
     train_seconds: float
     cached: bool = False
+    epochs: int = 0            # the recipe's (0: an entry that predates the field)
+    shipped: bool = False      # the judge shipped with clothgan (SHIPPED_JUDGE)
 
 
 def _fingerprint(*arrays: np.ndarray) -> str:
@@ -223,9 +231,35 @@ def judge_key(data: DataConfig, cfg: ClassifierConfig, x_train: np.ndarray, y_tr
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
+def judge_recipe(data: DataConfig, cfg: ClassifierConfig, y_train: np.ndarray) -> dict:
+    """What a shipped judge must have been trained from to stand in for a new one: the data
+    config, the recipe and the training labels. Not the precision (a bfloat16 judge ranks as a
+    float32 one does) nor the pixels' bytes (image decoders differ by a rounding)."""
+    clf = {k: v for k, v in cfg.to_dict().items() if k != "precision"}
+    return json.loads(json.dumps({"v": CACHE_VERSION, "data": data.to_dict(), "clf": clf,
+                                  "labels": _fingerprint(np.asarray(y_train, np.int64))}))
+
+
+def shipped_judge(data: DataConfig, cfg: ClassifierConfig, y_train: np.ndarray) -> Path | None:
+    """The shipped judge's weights file when it was trained with this recipe on these labels."""
+    info, model = SHIPPED_JUDGE / "info.json", SHIPPED_JUDGE / SHIPPED_WEIGHTS
+    if not (info.is_file() and model.is_file()):
+        return None
+    return model if json.loads(info.read_text()).get("recipe") == judge_recipe(data, cfg, y_train) else None
+
+
+def has_judge(data: DataConfig, cfg: ClassifierConfig, real) -> bool:
+    """Whether domain_classifier would load a judge (cached or shipped) rather than train one."""
+    tr = real["train"]
+    folder = cache_dir("classifiers") / judge_key(data, cfg, tr.x, tr.y)
+    return ((folder / "classifier.keras").is_file() and (folder / "info.json").is_file()) or \
+        shipped_judge(data, cfg, tr.y) is not None
+
+
 def domain_classifier(data: DataConfig, cfg: ClassifierConfig = ClassifierConfig(),
                       real=None, progress: bool = True):
-    """(model, JudgeInfo): the classifier trained on the real TRAIN split, cached by config.
+    """(model, JudgeInfo): the classifier trained on the real TRAIN split, cached by config;
+    the shipped one (SHIPPED_JUDGE) where its recipe and training labels are these.
 
     `real` may pass already loaded splits {"train": Arrays, "val": ..., "test": ...}.
     """
@@ -242,13 +276,21 @@ def domain_classifier(data: DataConfig, cfg: ClassifierConfig = ClassifierConfig
         d = json.loads(info_path.read_text())
         d.update(path=str(model_path), cached=True)
         return keras.saving.load_model(model_path), JudgeInfo(**d)
+    shipped = shipped_judge(data, cfg, tr.y)
+    if shipped is not None:
+        model = build_classifier(tuple(tr.x.shape[1:]), data.num_classes, cfg)
+        model.load_weights(shipped)
+        return model, JudgeInfo(path=str(shipped), key=key, test_accuracy=accuracy(model, te.x, te.y),
+                                val_accuracy=accuracy(model, va.x, va.y), n_train=len(tr.x),
+                                n_test=len(te.x), train_seconds=0.0, cached=True,
+                                epochs=cfg.epochs, shipped=True)
     t0 = time.perf_counter()
     model = train_classifier(tr.x, tr.y, data.num_classes, cfg, desc="judge classifier (real train)",
                              progress=progress)
     seconds = time.perf_counter() - t0
     info = JudgeInfo(path=str(model_path), key=key, test_accuracy=accuracy(model, te.x, te.y),
                      val_accuracy=accuracy(model, va.x, va.y), n_train=len(tr.x), n_test=len(te.x),
-                     train_seconds=round(seconds, 2))
+                     train_seconds=round(seconds, 2), epochs=cfg.epochs)
     # Staged, then renamed: a killed run never leaves a half cache entry.
     try:
         with staged_dir(check_out_dir(folder, overwrite=True), overwrite=True, wait=True) as tmp:

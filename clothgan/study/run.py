@@ -127,13 +127,9 @@ class Study:
                 "total_cpu_minutes": round(sum(cpu.values()), 1)}
 
     # -- running ------------------------------------------------------------------------------
-    def run(self) -> list[dict]:
-        with output_lock(self.out):   # one process fills a study folder (a second is refused)
-            return self._run()
-
-    def _run(self) -> list[dict]:
-        from tqdm.auto import tqdm
-
+    def _load(self):
+        """(inventory, training split, its class counts); keeps the held-out splits and the rare
+        classes for the cells."""
         from ..data.arrays import load_splits
         from ..data.inventory import scan
 
@@ -153,6 +149,38 @@ class Study:
             raise ClothganError(f"{self.data.dataset}: no training photos of {', '.join(missing)}; "
                                 f"study the classes it has with --classes {','.join(have)}")
         self.rare = tuple(int(c) for c in np.argsort(counts, kind="stable")[:2])
+        return inv, train, counts
+
+    def cell(self, fraction: float, seed: int, method: str) -> dict:
+        """One cell's row: read from the folder when finished, else run now and kept there, so
+        that a later run() does not train it again."""
+        path = self.cell_path(fraction, seed, method)
+        if not path.is_file():
+            with output_lock(self.out):
+                inv, train, _ = self._load()
+                row = self._cell(self._subset(inv, train, fraction, seed), train, method)
+                write_json_atomic(path, row, indent=1)
+        return read_json(path, "study cell")
+
+    def added(self, fraction: float, seed: int, method: str) -> tuple[np.ndarray, np.ndarray]:
+        """(x, y): the images "gan" or "cutpaste" adds to the photos of (fraction, seed), made
+        once and kept in DIR/synthetic/, where that method's cell finds them."""
+        if method not in ("gan", "cutpaste"):
+            raise ClothganError(f"{method!r} adds no images of its own; ask for 'gan' or 'cutpaste'")
+        with output_lock(self.out):
+            inv, train, _ = self._load()
+            sub = self._subset(inv, train, fraction, seed)
+            x, y, _ = self._synthetic(sub, method, self._counts(sub))
+        return x, y
+
+    def run(self) -> list[dict]:
+        with output_lock(self.out):   # one process fills a study folder (a second is refused)
+            return self._run()
+
+    def _run(self) -> list[dict]:
+        from tqdm.auto import tqdm
+
+        inv, train, counts = self._load()
         plan = self.plan(counts)
         cpu = plan["cpu_minutes"]
         self.log(f"clothgan study: {plan['todo']} of {plan['cells']} cells to run; about "
