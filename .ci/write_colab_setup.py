@@ -6,7 +6,7 @@ into README.md's notebook table, both from notebooks/colab_setup.py (REPOSITORY,
 
 Only those lines change: the rest of each first cell (its `setup(...)` call), every other cell
 and the notebooks' JSON layout stay as they are. Running it again changes nothing;
-tests/test_colab.py fails until it has been run after colab_setup.py changed.
+tests/contracts/test_colab.py fails until it has been run after colab_setup.py changed.
 """
 import importlib.util
 import json

@@ -40,7 +40,7 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-# --help answers before Keras loads (tests/test_bench.py runs every script's --help).
+# --help answers before Keras loads (tests/contracts/test_bench.py runs every script's --help).
 ARGS = parse_args() if __name__ == "__main__" else None
 
 import keras  # noqa: E402

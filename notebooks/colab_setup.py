@@ -9,7 +9,7 @@ so. When the install fails it prints one line saying why.
 
 REPOSITORY and RELEASE say where the course is published. The notebooks' first cells and the
 README's "Open in Colab" links are written from them by `python .ci/write_colab_setup.py`, and
-tests/test_colab.py checks that they agree.
+tests/contracts/test_colab.py checks that they agree.
 """
 import importlib.metadata as metadata
 import os

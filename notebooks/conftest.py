@@ -1,11 +1,11 @@
 """Every notebook nbmake runs is executed as a learner's JupyterLab would run it (the inline
 plotting backend, no TF_CPP_MIN_LOG_LEVEL of the test session's, what the kernel process writes
 to its stderr shown in the cell) and then checked: each cell tagged `figure` shows one, and no
-output holds TensorFlow's start-up noise (tests/notebook_outputs.py)."""
+output holds TensorFlow's start-up noise (tests/contracts/notebook_outputs.py)."""
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "contracts"))
 
 import notebook_outputs  # noqa: E402
 

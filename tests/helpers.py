@@ -71,3 +71,39 @@ def build_test_bank(root: Path, home: Path, per_class: int = 2, longer_side: int
         mp.setenv("CLOTHGAN_HOME", str(home))
         records = select_sources(scan(DataConfig(dataset=str(folder))), None, split=None)
         return build_bank(records, longer_side=longer_side, workers=1, progress=False)
+
+
+#: `clothgan train` options for a few quick float32 steps (no keeper, no bar, a fixed seed).
+TINY_TRAIN = ["--batch-size", "16", "--precision", "float32", "--keep-best", "none",
+              "--no-progress", "--seed", "7"]
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file below root, by relative path, with its bytes."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+LATENT = 8
+
+
+def make_tiny_run(run_dir: Path, size: int = 28, channels: int = 1, dtype: str = "float32") -> Path:
+    """A small random generator that follows the clothgan.runs contract (not trained)."""
+    import keras
+    from keras import layers
+
+    from clothgan.runs import RunInfo, write_run_info
+
+    keras.utils.set_random_seed(1)
+    z = keras.Input((LATENT,), name="noise")
+    y = keras.Input((), dtype="int32", name="label")
+    e = layers.Flatten()(layers.Embedding(len(CLASSES), 4)(y[:, None]))
+    h = layers.Dense((size // 4) ** 2 * 4, activation="relu", dtype=dtype)(layers.Concatenate()([z, e]))
+    h = layers.Reshape((size // 4, size // 4, 4))(h)
+    h = layers.Conv2DTranspose(4, 4, strides=2, padding="same", activation="relu", dtype=dtype)(h)
+    h = layers.Conv2DTranspose(4, 4, strides=2, padding="same", activation="relu", dtype=dtype)(h)
+    out = layers.Conv2D(channels, 3, padding="same", activation="tanh", dtype=dtype)(h)
+    model = keras.Model([z, y], out)
+    write_run_info(run_dir, RunInfo(class_names=CLASSES, image_size=size, channels=channels,
+                                    latent_dim=LATENT, preset="test"))
+    model.save(run_dir / "generator.keras")
+    return run_dir

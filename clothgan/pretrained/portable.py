@@ -8,7 +8,7 @@ layers' `quantization_config`, which 3.12 and earlier refuse. This rewrites an
 archive's config.json without those keys where they hold the value that means "as before"
 (None), and copies the weights and metadata.json byte for byte, so the generator draws exactly
 the same images. Running it again changes nothing. `package` runs it on every generator it
-ships; tests/test_portable.py checks the shipped archives against the oldest supported Keras.
+ships; tests/pretrained/test_portable.py checks the shipped archives against the oldest supported Keras.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """What an executed notebook must show: a figure from every cell that promises one (tagged
 `figure`), and none of TensorFlow's start-up noise, which reads as a crash to a learner.
 
-Used by notebooks/conftest.py on every notebook nbmake runs; tests/test_notebook_outputs.py
+Used by notebooks/conftest.py on every notebook nbmake runs; tests/contracts/test_notebook_outputs.py
 checks the checker.
 """
 from __future__ import annotations

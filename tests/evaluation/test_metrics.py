@@ -305,7 +305,7 @@ def test_read_image_folder_and_its_errors(tmp_path):
 def test_cli_evaluate_json_end_to_end(tiny_folder, tmp_path, capsys):
     """generate with a tiny run, then evaluate against a tiny real folder through the CLI."""
     from clothgan.cli import main
-    from test_generation import make_tiny_run
+    from helpers import make_tiny_run
 
     run = make_tiny_run(tmp_path / "run", size=16, channels=3)
     assert main(["generate", "--run", str(run), "--per-class", "4", "--out", str(tmp_path / "syn")]) == 0

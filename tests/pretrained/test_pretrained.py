@@ -81,7 +81,7 @@ def test_notebooks_show_the_shipped_generator_until_a_run_has_trained_enough(mon
 
     from clothgan.course.notebook import WORTH_SHOWING, notebook_run_dir
     from clothgan.runs import write_run_info
-    from test_generation import make_tiny_run
+    from helpers import make_tiny_run
 
     monkeypatch.delenv("CLOTHGAN_RUN", raising=False)
     assert results_run() == pretrained_dir(DEFAULT_PRESET)

@@ -11,31 +11,7 @@ from PIL import Image
 
 from clothgan.config import CLASSES
 from clothgan.errors import ClothganError
-
-LATENT = 8
-
-
-def make_tiny_run(run_dir: Path, size: int = 28, channels: int = 1, dtype: str = "float32") -> Path:
-    """A small random generator that follows the clothgan.runs contract (not trained)."""
-    import keras
-    from keras import layers
-
-    from clothgan.runs import RunInfo, write_run_info
-
-    keras.utils.set_random_seed(1)
-    z = keras.Input((LATENT,), name="noise")
-    y = keras.Input((), dtype="int32", name="label")
-    e = layers.Flatten()(layers.Embedding(len(CLASSES), 4)(y[:, None]))
-    h = layers.Dense((size // 4) ** 2 * 4, activation="relu", dtype=dtype)(layers.Concatenate()([z, e]))
-    h = layers.Reshape((size // 4, size // 4, 4))(h)
-    h = layers.Conv2DTranspose(4, 4, strides=2, padding="same", activation="relu", dtype=dtype)(h)
-    h = layers.Conv2DTranspose(4, 4, strides=2, padding="same", activation="relu", dtype=dtype)(h)
-    out = layers.Conv2D(channels, 3, padding="same", activation="tanh", dtype=dtype)(h)
-    model = keras.Model([z, y], out)
-    write_run_info(run_dir, RunInfo(class_names=CLASSES, image_size=size, channels=channels,
-                                    latent_dim=LATENT, preset="test"))
-    model.save(run_dir / "generator.keras")
-    return run_dir
+from helpers import LATENT, make_tiny_run
 
 
 @pytest.fixture(scope="module")

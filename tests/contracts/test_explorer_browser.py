@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO / "notebooks" / "07_results.ipynb"
 EXPLORER_TAG = "explorer"
 EXPLORER_CALL = "generator_explorer("

@@ -178,7 +178,7 @@ def test_generate_refuses_classes_named_twice_by_name_and_index(tmp_path):
 # -- files read back: run.json, dataset.json, generator.keras -----------------------------------
 
 def test_run_json_of_the_wrong_types_is_one_line(tmp_path, capsys):
-    from test_generation import make_tiny_run
+    from helpers import make_tiny_run
 
     run = make_tiny_run(tmp_path / "run")
     info = json.loads((run / "run.json").read_text())
@@ -189,7 +189,7 @@ def test_run_json_of_the_wrong_types_is_one_line(tmp_path, capsys):
 
 
 def test_another_keras_model_as_the_generator_is_one_line(tmp_path, capsys):
-    from test_generation import make_tiny_run
+    from helpers import make_tiny_run
     from clothgan.runs import read_run_info, write_run_info
 
     run = make_tiny_run(tmp_path / "run", size=32)      # a valid model of another shape

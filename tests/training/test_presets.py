@@ -38,7 +38,7 @@ def test_every_preset_is_one_registry_entry_that_the_help_and_the_docs_list(caps
 
     from clothgan.config import PRESET_ALIASES, PRESETS
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     for name, recipe in PRESETS.items():
         model, training = preset(name)
         assert model == GANConfig(preset=name, **recipe.model) and model.preset == name

@@ -21,17 +21,12 @@ import pytest
 from PIL import Image
 
 from clothgan.cutpaste.synthetic import garment_folder
-from helpers import make_tiny_folder, write_image
+from helpers import TINY_TRAIN, make_tiny_folder, make_tiny_run, tree, write_image
 from clothgan.cli import main
 from clothgan.config import CLASSES, DataConfig
 from clothgan.errors import ClothganError
 
 keras = pytest.importorskip("keras")
-
-from test_generation import make_tiny_run  # noqa: E402
-
-TINY_TRAIN = ["--batch-size", "16", "--precision", "float32", "--keep-best", "none",
-              "--no-progress", "--seed", "7"]
 
 
 def one_line_error(capsys, command: str, *needles: str) -> str:
@@ -46,10 +41,6 @@ def one_line_error(capsys, command: str, *needles: str) -> str:
     for n in needles:
         assert n in lines[0], (n, lines[0])
     return lines[0]
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")

@@ -62,7 +62,7 @@ def test_no_tensorflow_noise_when_a_library_function_imports_it_after_setup(tmp_
             "ds = make_tf_dataset(np.zeros((4, 28, 28, 1), np.float32), np.zeros(4, np.int64), batch_size=2)\n"
             "print(tuple(next(iter(ds))[0].shape))\n")
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     env["CLOTHGAN_HOME"] = str(tmp_path)
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           timeout=300)

@@ -22,8 +22,8 @@ from clothgan.cli import main
 
 pytest.importorskip("keras")
 
-from test_faults import TINY_TRAIN, tree  # noqa: E402
-from test_generation import make_tiny_run  # noqa: E402
+from helpers import TINY_TRAIN, tree  # noqa: E402
+from helpers import make_tiny_run  # noqa: E402
 
 
 @pytest.fixture(scope="module")

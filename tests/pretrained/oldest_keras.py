@@ -1,10 +1,10 @@
 """The config keys the oldest Keras clothgan allows reads for each class in the shipped
 generators, as recorded by that Keras itself: the keys it writes back after loading them, and
 the named parameters of each class's constructor (what `from_config` passes the config to).
-tests/test_portable.py checks the archives against the record.
+tests/pretrained/test_portable.py checks the archives against the record.
 
-    python tests/oldest_keras.py > tests/oldest_keras_config_keys.json   (under that Keras)
-    python tests/oldest_keras.py --lower-bound                            (which Keras that is)
+    python tests/pretrained/oldest_keras.py > tests/pretrained/oldest_keras_config_keys.json   (under that Keras)
+    python tests/pretrained/oldest_keras.py --lower-bound                          (which Keras that is)
 
 `.ci/check-colab` records it under the lower bound in pyproject.toml and fails when the
 committed record differs.
@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 RECORD = Path(__file__).with_name("oldest_keras_config_keys.json")
-PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
 
 def lower_bound() -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "clothgan"
+PACKAGE = Path(__file__).resolve().parents[2] / "clothgan"
 
 #: The layers, lowest first: a module may import its own layer and the layers before it.
 #: (evaluation sits below training: training keeps the generator the judge scores best.)
