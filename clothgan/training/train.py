@@ -146,7 +146,7 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
           epochs: int | None = None, max_images: int | None = None,
           fraction: float | None = None, callbacks=(),
           progress: bool = True, cpu_minutes: float | None = None,
-          verbose: bool = True, per_class: int = 8) -> TrainResult:
+          verbose: bool = True, per_class: int = 8, extra=None) -> TrainResult:
     """Train (or with resume=True continue) a conditional GAN into the run directory `out`.
 
     data: which images (default DataConfig()); model and training: the recipe (default the
@@ -157,6 +157,8 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
     stop before an epoch would take the run's CPU time (history's cpu_seconds) past this.
     Resuming restores weights, optimizer state, RNG state and epoch numbering from
     checkpoint.npz and runs to the planned epochs (or `training.epochs` when given).
+    extra: (x in [-1, 1], class ids) trained on beside the photos (e.g. cut-and-paste images of
+    the same photos' garments); not listed in train_images.txt; pass them again to resume.
     Raises TrainingDiverged on NaN/inf losses, keeping the last good checkpoint.
     """
     _check_arguments(data, model, training, resume=resume, epochs=epochs, max_images=max_images,
@@ -201,6 +203,11 @@ def _train(out: Path, data, model, training, resume, epochs, max_images, fractio
                             f"on the classes it has with --classes "
                             f"{','.join(c for c in data.classes if c not in missing)}")
     x, y = arrays.x, arrays.y
+    if extra is not None:
+        import numpy as np
+
+        x = np.concatenate([x, np.asarray(extra[0], x.dtype).reshape((-1,) + x.shape[1:])])
+        y = np.concatenate([y, np.asarray(extra[1], y.dtype)])
     class_names = tuple(arrays.class_names)
     real = training.real_per_step
     if len(x) < real:
@@ -231,7 +238,8 @@ def _train(out: Path, data, model, training, resume, epochs, max_images, fractio
 
     config = {"data": data.to_dict(), "model": model.to_dict(), "training": training.to_dict(),
               "max_images": max_images, "fraction": fraction, "policy": policy, "replicas": replicas,
-              "train_images": int(len(x)), "code": code_version()}
+              "train_images": int(len(x)), "extra_images": 0 if extra is None else int(len(extra[1])),
+              "code": code_version()}
 
     def run_info(epochs_done: int) -> RunInfo:
         return RunInfo(class_names=class_names, image_size=model.image_size,
@@ -302,7 +310,8 @@ def _train(out: Path, data, model, training, resume, epochs, max_images, fractio
         if model.tune_truncation and keeper and keeper[0].best is not None:
             from .selection import tune_truncation
 
-            result.truncation = tune_truncation(out, scorer, progress=progress)
+            result.truncation = tune_truncation(out, scorer, progress=progress,
+                                                metric=training.keep_best)
             if verbose:
                 print(f"clothgan train: sampling noise scale (truncation) {result.truncation:g}, "
                       f"chosen on the validation split; override with `generate --truncation`")
