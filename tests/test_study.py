@@ -309,3 +309,29 @@ def read_train_images_of(run):
     from clothgan.training.photos import read_train_images
 
     return read_train_images(run)
+
+
+def test_fit_trains_on_photos_plus_a_folder_by_a_recipe_and_never_overwrites(
+        garment_data, tmp_path, monkeypatch, capsys):
+    from clothgan.cli.main import main
+
+    data, home = garment_data
+    monkeypatch.setenv("CLOTHGAN_HOME", str(home))
+    syn = tmp_path / "syn"
+    rng = np.random.default_rng(0)
+    for name in data.classes:
+        (syn / name).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 255, (28, 28), np.uint8)).save(syn / name / f"{i}.png")
+    out = tmp_path / "m.keras"
+    args = ["fit", "--synthetic", str(syn), "--out", str(out), "--dataset", data.dataset,
+            "--steps", "20", "--recipe", "soft+w0.5", "--json"]
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["recipe"] == "soft+w0.5" and result["synthetic"] == 30 and out.stat().st_size > 0
+    assert result["gain_points"] == pytest.approx(
+        100 * (result["test_accuracy"] - result["real_only_test_accuracy"]), abs=0.01)
+    stamp = out.stat().st_mtime_ns
+    assert main(args) == 2 and out.stat().st_mtime_ns == stamp
+    err = capsys.readouterr().err
+    assert "already exists" in err and len(err.strip().splitlines()) == 1

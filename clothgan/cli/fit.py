@@ -24,7 +24,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="how the synthetic images join the photos: parts soft (the real-only "
                              "classifier's soft labels), wW (loss weight), ft (fine-tune on the "
                              "photos last), rR (synthetic per photo), '+'-joined, or plain "
-                             "(default %(default)s, the study's best; docs/experiments.md)")
+                             "(default %(default)s: labels, weight 1, the study's measured recipe; "
+                             "docs/experiments.md)")
     parser.add_argument("--dataset", default="clothing-full", metavar="NAME|PATH",
                         help="the real photos (default %(default)s)")
     parser.add_argument("--fraction", type=fraction, metavar="F",
