@@ -166,11 +166,11 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
     out = Path(out)
     with output_lock(writer_lock_target(out)):   # one training process per run directory
         return _train(out, data, model, training, resume, epochs, max_images, fraction,
-                      callbacks, progress, cpu_minutes, verbose, per_class)
+                      callbacks, progress, cpu_minutes, verbose, per_class, extra)
 
 
 def _train(out: Path, data, model, training, resume, epochs, max_images, fraction, callbacks,
-           progress, cpu_minutes, verbose, per_class) -> TrainResult:
+           progress, cpu_minutes, verbose, per_class, extra=None) -> TrainResult:
     """`train` once the run directory is locked."""
     out = Path(out)
     ckpt = out / CHECKPOINT_FILE
