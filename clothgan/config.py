@@ -371,7 +371,7 @@ SCHEDULE_ALIASES = {"article": "reference"}
 STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
 
 #: What a run may keep besides its last generator (clothgan.training.selection).
-KEEP_BEST = ("none", "fid", "consistency")
+KEEP_BEST = ("none", "fid", "consistency", "usefulness")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from ..config import VERSION
 from ..core.quiet_tf import import_tensorflow
 from ..core.files import set_command_line
 from ..errors import ClothganError, os_error_line
-from . import compose, evaluate, generate, prepare, study, train
+from . import compose, evaluate, fit, generate, prepare, study, train
 
 COMMANDS = {
     "prepare": (prepare, "prepare (or reuse) the preprocessed dataset cache"),
@@ -19,6 +19,7 @@ COMMANDS = {
     "evaluate": (evaluate, "score synthetic images against real held-out images"),
     "compose": (compose, "cut-and-paste synthetic scenes or garments"),
     "study": (study, "measure what synthetic images do to a classifier trained on few photos"),
+    "fit": (fit, "train a classifier on the photos plus synthetic images by a measured recipe"),
 }
 
 

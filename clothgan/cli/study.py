@@ -27,8 +27,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fractions", default=",".join(f"{f:g}" for f in _D.fractions),
                         metavar="F,F", help="shares of the real training photos (default %(default)s)")
     parser.add_argument("--methods", default=",".join(_D.methods), metavar="M,M",
-                        help=f"from {', '.join(METHODS + CONTROLS)} (default: all); none, the "
-                             "real-only baseline, always runs")
+                        help=f"from {', '.join(METHODS + CONTROLS)} (default: all), or a source with "
+                             "recipe parts: cutpaste+soft (teacher's soft labels), +w0.5 (loss "
+                             "weight), +ft (synthetic first, then fine-tune on the photos), +r3 "
+                             "(ratio); none, the real-only baseline, always runs")
     parser.add_argument("--seeds", type=positive_int, default=_D.seeds, metavar="N",
                         help="seeds 0..N-1: each draws its own photos and classifier start (default %(default)s)")
     parser.add_argument("--ratio", type=positive_float, default=_D.ratio,
@@ -71,8 +73,7 @@ def config_from(args: argparse.Namespace) -> StudyConfig:
         raise ClothganError("--fractions: none given")
     clf = _D.classifier
     if args.steps:
-        clf = clf.replace(min_steps=args.steps, max_steps=args.steps,
-                          steps_per_round=min(clf.steps_per_round, args.steps))
+        clf = clf.exactly(args.steps)
     return StudyConfig(fractions=tuple(fractions), methods=tuple(methods),
                        seeds=args.seeds, ratio=args.ratio, balance=args.balance,
                        synthetic_weight=args.synthetic_weight, gan_minutes=args.gan_minutes,

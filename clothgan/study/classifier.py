@@ -45,6 +45,11 @@ class StudyClassifierConfig(Config):
         if self.min_steps > self.max_steps:
             raise ConfigError(f"need min_steps <= max_steps, got {self.min_steps} > {self.max_steps}")
 
+    def exactly(self, steps: int) -> "StudyClassifierConfig":
+        """The same training, exactly `steps` steps whatever the number of photos (quick trials)."""
+        return self.replace(min_steps=steps, max_steps=steps,
+                            steps_per_round=min(self.steps_per_round, steps))
+
     def steps(self, n_real: int) -> int:
         return int(np.clip(round(self.plan_epochs * n_real / self.batch_size), self.min_steps,
                            self.max_steps))
@@ -53,11 +58,13 @@ class StudyClassifierConfig(Config):
 def train_study_classifier(x: np.ndarray, y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray,
                            num_classes: int, cfg: StudyClassifierConfig = StudyClassifierConfig(),
                            seed: int = 0, n_real: int | None = None,
-                           sample_weight: np.ndarray | None = None):
+                           sample_weight: np.ndarray | None = None, start=None):
     """(model, info): a classifier trained on (x, y), the best round on (val_x, val_y) restored.
 
+    y: class ids, or probability rows (soft targets: then the loss is cross-entropy on them).
     n_real: how many of x are real photos (the plan's basis); all of them by default.
     sample_weight: a loss weight per image (e.g. a lower one for synthetic images).
+    start: a classifier of the same shape whose weights it starts from (fine-tuning).
     """
     import keras
     import tensorflow as tf
@@ -70,15 +77,23 @@ def train_study_classifier(x: np.ndarray, y: np.ndarray, val_x: np.ndarray, val_
                                                  batch_size=cfg.batch_size,
                                                  precision=cfg.precision, seed=seed),
                                 decay_steps=rounds * cfg.steps_per_round)
+    if start is not None:
+        model.set_weights(start.get_weights())
+    soft = np.ndim(y) == 2
+    if soft:   # the same loss on probability rows; validation photos as one-hot rows
+        model.compile(optimizer=model.optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+        val_y = np.eye(num_classes, dtype=np.float32)[np.asarray(val_y, np.int64)]
     w = np.ones(len(x), np.float32) if sample_weight is None else np.asarray(sample_weight, np.float32)
-    ds = (tf.data.Dataset.from_tensor_slices((x.astype(np.float32), y.astype(np.int32), w))
+    ds = (tf.data.Dataset.from_tensor_slices((x.astype(np.float32),
+                                            y.astype(np.float32 if soft else np.int32), w))
           .shuffle(len(x), seed=seed, reshuffle_each_iteration=True).repeat()
           .batch(cfg.batch_size).prefetch(2))
     keep = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=rounds,
                                          restore_best_weights=True)
     cpu, wall = time.process_time(), time.perf_counter()
     history = model.fit(ds, steps_per_epoch=cfg.steps_per_round, epochs=rounds, shuffle=False,
-                        validation_data=(val_x.astype(np.float32), val_y.astype(np.int32)),
+                        validation_data=(val_x.astype(np.float32),
+                                         val_y if soft else val_y.astype(np.int32)),
                         callbacks=[keep], verbose=0).history
     best = int(np.argmax(history["val_accuracy"]))
     return model, {"steps": rounds * cfg.steps_per_round, "best_round": best + 1,

@@ -8,9 +8,12 @@ from ..config import (GAN_PRESETS, PRESET_ALIASES, Config, set_fields, check_cho
 from ..errors import ConfigError
 from ..cutpaste.framed import FrameConfig
 from .classifier import StudyClassifierConfig
+from .recipes import split_method
 
-#: Ways of adding images to the real photos; "none" is the real-only baseline.
-METHODS = ("none", "gan", "cutpaste", "both")
+#: Ways of adding images to the real photos; "none" is the real-only baseline. gan, cutpaste and
+#: both take recipe parts after "+" (clothgan.study.recipes): "cutpaste+soft+w0.5". gan-useful:
+#: a generator chosen for usefulness, not looks (clothgan.study.run.Study._generator).
+METHODS = ("none", "gan", "gan-useful", "cutpaste", "both")
 #: Controls: unseen real photos (the ceiling) and noise images (must not score as a gain).
 CONTROLS = ("oracle", "noise")
 #: How the synthetic images are shared out over the classes.
@@ -50,7 +53,7 @@ class StudyConfig(Config):
     """
 
     fractions: tuple[float, ...] = (0.1, 0.25, 1.0)
-    methods: tuple[str, ...] = METHODS + CONTROLS
+    methods: tuple[str, ...] = ("none", "gan", "cutpaste", "both") + CONTROLS
     seeds: int = 3
     ratio: float = 1.0
     balance: str = "rare"
@@ -76,8 +79,8 @@ class StudyConfig(Config):
         check_names(f"fractions (kept to {FRACTION_DIGITS} decimal places)",
                     [f"{f:g}" for f in fractions])
         methods = check_names("methods", self.methods)
-        for m in methods:
-            check_choice("methods", m, METHODS + CONTROLS)
+        for m in methods:   # a source may carry recipe parts: cutpaste+soft+w0.5
+            check_choice("methods", split_method(m)[0], METHODS + CONTROLS)
         set_fields(self, fractions=fractions, methods=methods, seeds=check_int("seeds", self.seeds, 1),
              ratio=check_float("ratio", self.ratio, 0, MAX_RATIO, low_open=True),
              synthetic_weight=check_float("synthetic_weight", self.synthetic_weight, 0, low_open=True),

@@ -27,6 +27,7 @@ from ..errors import ClothganError
 from ..runs import code_version
 from .classifier import test_scores, train_study_classifier
 from .config import StudyConfig
+from .recipes import Recipe, split_method, train_by_recipe
 from . import sources
 
 SETTINGS_FILE = "study.json"
@@ -114,12 +115,13 @@ class Study:
         """What is left to run and about how much CPU it takes (before anything runs)."""
         todo = [c for c in self.cells() if not self.cell_path(*c).is_file()]
         n_real = {f: int(sum(max(1, round(f * n)) for n in train_counts if n)) for f in self.cfg.fractions}
-        steps = sum(self.cfg.classifier.steps(n_real[f]) for f, _, m in todo
-                    if not (m == "oracle" and f >= 1.0))
-        gens = {(f, s) for f, s, m in todo if m in ("gan", "both")
-                and not (f >= 1 and self.cfg.full_generator == "pretrained")
-                and not (self.out / "generators" / f"f{f:g}-s{s}" / "study_done.json").is_file()}
-        photos = sum(n_real[f] for f, s in {(f, s) for f, s, m in todo if m in ("cutpaste", "both")})
+        steps = sum(self.cfg.classifier.steps(n_real[f]) * (2 if split_method(m)[1].finetune else 1)
+                    for f, _, m in todo if not (m == "oracle" and f >= 1.0))
+        gens = {(f, s, g) for f, s, m in todo for g in [_generator_tag(split_method(m)[0])]
+                if g is not None and not (f >= 1 and self.cfg.full_generator == "pretrained")
+                and not (self.out / "generators" / f"f{f:g}-s{s}{g}" / "study_done.json").is_file()}
+        photos = sum(n_real[f] for f, s in {(f, s) for f, s, m in todo
+                                            if split_method(m)[0] in ("cutpaste", "both")})
         cpu = {"classifiers": steps * STEP_CPU_SECONDS / 60, "generators": len(gens) * self.cfg.gan_minutes,
                "extraction": photos * EXTRACT_CPU_SECONDS / 60}
         return {"cells": len(self.cells()), "todo": len(todo), "classifier_steps": steps,
@@ -190,7 +192,8 @@ class Study:
                  f"(cached masks are much cheaper) -> {self.out}")
         todo = [c for c in self.cells() if not self.cell_path(*c).is_file()]
         if (self.cfg.full_generator == "pretrained"
-                and any(f == 1.0 and m in ("gan", "both") for f, _, m in todo)):
+                and any(f == 1.0 and _generator_tag(split_method(m)[0]) is not None
+                        for f, _, m in todo)):
             self._shipped()        # refuses other data before any training, not halfway through
         bar = tqdm(total=len(todo), desc="study cells", unit="cell", disable=not self.progress)
         by_subset: dict[tuple[float, int], list[str]] = {}
@@ -220,27 +223,43 @@ class Study:
         path = self.cell_path(fraction, seed, "none")
         return read_json(path, "study cell") if path.is_file() else None
 
-    def _counts(self, sub: Subset) -> np.ndarray:
+    def _counts(self, sub: Subset, ratio: float | None = None) -> np.ndarray:
         have = np.bincount(sub.y, minlength=self.data.num_classes)
-        return sources.class_counts(have, round(self.cfg.ratio * len(sub.y)), self.cfg.balance)
+        return sources.class_counts(have, round((ratio or self.cfg.ratio) * len(sub.y)), self.cfg.balance)
+
+    def _recipe(self, method: str) -> tuple[str, Recipe]:
+        """(source, recipe) of a method; the study's synthetic_weight unless the method sets one."""
+        source, recipe = split_method(method)
+        return source, (recipe.replace(weight=self.cfg.synthetic_weight) if recipe.weight == 1 else recipe)
+
+    def _fit(self, sub: Subset, recipe: Recipe, added):
+        """The cell's classifier, trained by the recipe's phases on the subset and the added images."""
+        ax, ay = added if added is not None else (sub.x[:0], sub.y[:0])
+        teacher = None
+        if recipe.soft:
+            path = self._model_path(sub)
+            if not path.is_file():
+                raise ClothganError(f"{path}: the real-only classifier that gives soft labels is "
+                                    "missing; delete the folder's cells of this fraction and seed and rerun")
+            import keras
+
+            teacher = keras.saving.load_model(path)
+        return train_by_recipe(sub.x, sub.y, ax, ay, self.val.x, self.val.y, self.data.num_classes,
+                               recipe, self.cfg.classifier, sub.seed, teacher, train_study_classifier)
 
     def _cell(self, sub: Subset, train, method: str) -> dict:
         cpu0, wall0 = time.process_time(), time.perf_counter()
         row = {"fraction": sub.fraction, "seed": sub.seed, "method": method, "n_real": int(len(sub.y))}
         if method == "oracle" and not np.any(~sub.mask):
             return {**row, "skipped": "the fraction leaves no unseen training photos"}
-        added, info = self._added(sub, train, method)
-        x, y = sub.x, sub.y
-        weight = None
-        if added is not None and len(added[1]):
-            ax, ay = added
-            weight = np.concatenate([np.ones(len(y), np.float32),
-                                     np.full(len(ay), 1.0 if method == "oracle" else self.cfg.synthetic_weight,
-                                             np.float32)])
-            x, y = np.concatenate([x, ax]), np.concatenate([y, ay])
-        model, fit = train_study_classifier(x, y, self.val.x, self.val.y, self.data.num_classes,
-                                            self.cfg.classifier, seed=sub.seed, n_real=len(sub.y),
-                                            sample_weight=weight)
+        source, recipe = self._recipe(method)
+        if source == "oracle":
+            recipe = Recipe()       # real photos: weight 1, their own labels
+        added, info = self._added(sub, train, source, recipe.ratio)
+        model, fit = self._fit(sub, recipe, added)
+        y = sub.y if added is None else np.concatenate([sub.y, added[1]])
+        if recipe.name:
+            row["recipe"] = recipe.to_dict()
         if method == "none":
             path = self._model_path(sub)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -261,9 +280,9 @@ class Study:
     def _model_path(self, sub: Subset) -> Path:
         return self.out / "models" / f"{sub.tag()}-none.keras"
 
-    def _added(self, sub: Subset, train, method: str):
-        """((x, y) to add or None, what made them)."""
-        counts = self._counts(sub)
+    def _added(self, sub: Subset, train, method: str, ratio: float | None = None):
+        """((x, y) to add or None, what made them); `ratio` instead of the study's."""
+        counts = self._counts(sub, ratio)
         if method == "none":
             return None, {}
         if method == "oracle":
@@ -273,25 +292,26 @@ class Study:
             shape = (self.data.image_size, self.data.image_size, self.data.channels)
             return sources.noise_images(counts, shape, sub.seed)[:2], {}
         if method == "both":
-            gx, gy, ginfo = self._synthetic(sub, "gan", counts)
-            cx, cy, cinfo = self._synthetic(sub, "cutpaste", counts)
+            gx, gy, ginfo = self._synthetic(sub, "gan", counts, ratio)   # the generator as before
+            cx, cy, cinfo = self._synthetic(sub, "cutpaste", counts, ratio)
             half = counts // 2   # the odd image of a class goes to the GAN
             keep_g = np.concatenate([np.flatnonzero(gy == c)[:n - half[c]] for c, n in enumerate(counts)])
             keep_c = np.concatenate([np.flatnonzero(cy == c)[:half[c]] for c in range(len(counts))])
             return ((np.concatenate([gx[keep_g], cx[keep_c]]), np.concatenate([gy[keep_g], cy[keep_c]])),
                     {"gan": ginfo, "cutpaste": cinfo})
-        x, y, info = self._synthetic(sub, method, counts)
+        x, y, info = self._synthetic(sub, method, counts, ratio)
         return (x, y), info
 
-    def _synthetic(self, sub: Subset, method: str, counts: np.ndarray):
+    def _synthetic(self, sub: Subset, method: str, counts: np.ndarray, ratio: float | None = None):
         """A method's full set for the subset (made once, kept in DIR/synthetic/)."""
-        path = self.out / "synthetic" / f"{sub.tag()}-{method}.npz"
+        other = f"-r{ratio:g}" if ratio and ratio != self.cfg.ratio else ""
+        path = self.out / "synthetic" / f"{sub.tag()}-{method}{other}.npz"
         if path.is_file():
             with np.load(path, allow_pickle=False) as z:
                 return to_float(z["x"]), z["y"].astype(np.int64), json.loads(str(z["info"]))
         t0 = time.process_time()
-        if method == "gan":
-            x, y, info = self._generated(sub, counts)
+        if method.startswith("gan"):
+            x, y, info = self._generated(sub, counts, useful=method == "gan-useful")
         else:
             x, y, info = self._cut_and_paste(sub, counts)
         info["cpu_seconds"] = round(time.process_time() - t0, 1)
@@ -304,10 +324,17 @@ class Study:
         atomic_write(path, write)
         return x, y, info
 
-    def _generated(self, sub: Subset, counts: np.ndarray):
+    def _generated(self, sub: Subset, counts: np.ndarray, useful: bool = False):
         import keras
 
-        run, made = self._generator(sub)
+        run, made = self._generator(sub, useful)
+        truncation = None
+        if useful and "pretrained" in made:   # the shipped generator: its scale chosen for use
+            from .useful import useful_scale
+
+            truncation, made["usefulness"] = useful_scale(run, self.val.x, self.val.y,
+                                                          self.data.num_classes,
+                                                          self.out / "generators" / "pretrained-useful.json")
         if self.cfg.gan_filter == "gold" and not (run / "checkpoint.npz").is_file():
             raise ClothganError(f"{run}: the gold filter needs the run's discriminator "
                                 "(checkpoint.npz), which a shipped generator does not include")
@@ -322,7 +349,7 @@ class Study:
             thresholds = sources.filter_thresholds(judge, self.val.x, self.val.y,
                                                    self.data.num_classes, self.cfg.filter_quantile)
         x, y, info = sources.generated_images(run, counts, sub.seed, self.cfg.gan_filter,
-                                              self.cfg.gan_candidates, judge, thresholds)
+                                              self.cfg.gan_candidates, judge, thresholds, truncation)
         if thresholds is not None:
             info["thresholds"] = [round(float(t), 4) for t in thresholds]
         info["generator_run"] = made
@@ -344,9 +371,12 @@ class Study:
         return run, {"pretrained": DEFAULT_PRESET, "command": p.get("command"),
                      "epochs": (p.get("training") or {}).get("epochs_done")}
 
-    def _generator(self, sub: Subset) -> tuple[Path, dict]:
+    def _generator(self, sub: Subset, useful: bool = False) -> tuple[Path, dict]:
         """(run directory, how it was made): the generator trained on the subset's photos for
-        the study's CPU budget, or at fraction 1 the shipped one (full_generator)."""
+        the study's CPU budget, or at fraction 1 the shipped one (full_generator). useful: kept
+        by train-on-synthetic accuracy on the validation photos and its noise scale chosen so
+        (clothgan.training.selection.usefulness), trained on the photos plus the cell's own
+        cut-and-paste images (the variety of pose and place the few photos lack)."""
         from ..runs import RUN_FILE
         from ..training import train
         from ..training.checkpoint import CHECKPOINT_FILE
@@ -354,27 +384,34 @@ class Study:
 
         if sub.fraction >= 1 and self.cfg.full_generator == "pretrained":
             return self._shipped()
-        run = self.out / "generators" / sub.tag()
+        run = self.out / "generators" / f"{sub.tag()}{_generator_tag('gan-useful' if useful else 'gan')}"
         done = run / "study_done.json"
         if done.is_file():
             return run, read_json(done, "study generator")
         resume = (run / CHECKPOINT_FILE).is_file() and (run / RUN_FILE).is_file()
         model, training = gan_recipe(len(sub.y), sub.seed, self.cfg.gan_preset)
+        extra = None
+        if useful:
+            model, training = model.replace(tune_truncation=True), training.replace(keep_best="usefulness")
+            cx, cy, _ = self._synthetic(sub, "cutpaste", self._counts(sub, 1.0), 1.0)
+            extra = (cx, cy)
         self.log(f"training a generator on {len(sub.y)} photos ({sub.tag()}) for "
                  f"{self.cfg.gan_minutes:g} CPU-minutes -> {run}")
         cpu0 = time.process_time()
         if resume:
             result = train(run, self.data, resume=True, cpu_minutes=self.cfg.gan_minutes,
-                           progress=self.progress, verbose=False)
+                           progress=self.progress, verbose=False, extra=extra)
         else:
             result = train(run, self.data, model, training, fraction=sub.fraction,
-                           cpu_minutes=self.cfg.gan_minutes, progress=self.progress, verbose=False)
+                           cpu_minutes=self.cfg.gan_minutes, progress=self.progress, verbose=False,
+                           extra=extra)
         listed = set(read_train_images(run) or [])
         mine = {os.path.relpath(r.path, self.root) for r in sub.records}
         if listed != mine:
             raise ClothganError(f"{run}: the generator trained on other photos than the study's "
                                 f"{sub.tag()} ({len(listed)} against {len(mine)}); delete it and rerun")
-        summary = {"epochs": result.epochs_done, "preset": model.preset,
+        summary = {"epochs": result.epochs_done, "preset": model.preset, "kept_by": training.keep_best,
+                   "extra_images": 0 if extra is None else len(extra[1]),
                    "repeat": training.repeat, "truncation": result.truncation,
                    "cpu_minutes": round((time.process_time() - cpu0) / 60, 2)}
         write_json_atomic(done, summary, indent=1)
@@ -411,6 +448,11 @@ class Study:
             info = {"style": "procedural", "garments": len(bank)}
         info["extraction_failed"] = len(report.failed)
         return to_float(x8), y, info
+
+
+def _generator_tag(source: str) -> str | None:
+    """The suffix of a source's generator folder (None: the source needs no generator)."""
+    return {"gan": "", "both": "", "gan-useful": "-useful"}.get(source)
 
 
 def _line(row: dict, base: dict | None) -> str:

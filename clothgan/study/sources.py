@@ -91,20 +91,21 @@ def _discriminator(run_dir):
 
 
 def generated_images(run_dir, counts, seed: int, how: str = "judge", candidates: int = 4,
-                     judge=None, thresholds: np.ndarray | None = None
-                     ) -> tuple[np.ndarray, np.ndarray, dict]:
+                     judge=None, thresholds: np.ndarray | None = None,
+                     truncation: float | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
     """counts[c] images of class c from the run's kept generator (with its noise scale).
 
     how "none": the first drawn. "judge": of `candidates` per image, those the judge gives
     their class at least thresholds[c], in drawn order, topped up with the highest-scoring
     others when too few pass. "gold": the candidates the run's last discriminator scores most
     real (GOLD, Mo et al. 2019, without its classifier term: D is conditional already).
-    Returns (x, y, info) with the share of candidates that passed.
+    truncation: the noise scale (None: the run's own). Returns (x, y, info) with the share of
+    candidates that passed.
     """
     from ..evaluation.judge import predict_proba
     from ..sampling import Sampler
 
-    sampler = Sampler.load(run_dir)
+    sampler = Sampler.load(run_dir, truncation=truncation)
     per = 1 if how == "none" else int(candidates)
     disc = _discriminator(Path(run_dir)) if how == "gold" else None
     xs, ys, passed, drawn = [], [], 0, 0

@@ -31,8 +31,13 @@ from ..runs import (BEST_DIR, BEST_FILE, GENERATOR_FILE, TRUNCATION_FILE, RunInf
                     read_run_info, write_run_info)
 from .callbacks import NonFiniteGuard
 
-#: Score keys written into the history, and whether lower is better.
-SCORES = {"fid": ("val_fid", True), "consistency": ("val_consistency", False)}
+#: Score keys written into the history, and whether lower is better. "usefulness": the
+#: validation photos' accuracy under a classifier trained on the generator's images alone
+#: (train-on-synthetic: variety and class information, what augmentation needs; not looks).
+SCORES = {"fid": ("val_fid", True), "consistency": ("val_consistency", False),
+          "usefulness": ("val_tstr", False)}
+#: The usefulness score's classifier: images per validation photo, steps, width.
+TSTR_PER_PHOTO, TSTR_STEPS, TSTR_WIDTH = 2, 300, 16
 
 
 def scored_images(generator, noise: np.ndarray, labels: np.ndarray, batch_size: int = 512) -> np.ndarray:
@@ -64,6 +69,7 @@ class ValidationScorer:
         self._run = run_batched
         # The scale-free feature space of clothgan.evaluation.evaluate, scaled by the val photos.
         self.features = FeatureSpace(self.judge, val.x)
+        self.val_x = val.x
         self.labels = val.y.astype(np.int32)
         self.noise = np.random.default_rng([seed, 0x5E1EC7]).standard_normal(
             (len(val.y), latent_dim), dtype=np.float32)
@@ -72,33 +78,67 @@ class ValidationScorer:
         """The generator's images for the fixed noise times `truncation` (see `scored_images`)."""
         return scored_images(generator, self.noise * np.float32(truncation), self.labels)
 
-    def __call__(self, generator, truncation: float = 1.0) -> dict[str, float]:
+    def __call__(self, generator, truncation: float = 1.0, usefulness: bool = False) -> dict[str, float]:
         x = self.images(generator, truncation)
         pred = self._run(self.judge, x).argmax(1)
-        return {"val_fid": fid(self.features(x), self.features.reference),
-                "val_consistency": float(np.mean(pred == self.labels))}
+        scores = {"val_fid": fid(self.features(x), self.features.reference),
+                  "val_consistency": float(np.mean(pred == self.labels))}
+        if usefulness:
+            scores["val_tstr"] = self.usefulness(generator, truncation)
+        return scores
+
+    def usefulness(self, generator, truncation: float = 1.0, seed: int = 0) -> float:
+        """`usefulness` of the generator on the validation photos."""
+        return usefulness(generator, self.val_x, self.labels, int(self.judge.output_shape[-1]),
+                          truncation, seed)
 
 
-#: Noise scales `tune_truncation` tries.
+def usefulness(generator, val_x: np.ndarray, val_y: np.ndarray, num_classes: int,
+               truncation: float = 1.0, seed: int = 0) -> float:
+    """Accuracy on (val_x, val_y) of a small classifier trained TSTR_STEPS steps on
+    TSTR_PER_PHOTO of the generator's images per validation photo, labelled with their classes."""
+    from ..evaluation.judge import ClassifierConfig, compiled_classifier, predict_proba
+
+    labels = np.tile(np.asarray(val_y, np.int32), TSTR_PER_PHOTO)
+    noise = np.random.default_rng([seed, 0x7557]).standard_normal(
+        (len(labels), int(generator.inputs[0].shape[-1])), dtype=np.float32)
+    x = scored_images(generator, noise * np.float32(truncation), labels)
+    keras.utils.set_random_seed(seed)
+    cfg = ClassifierConfig(width=TSTR_WIDTH, seed=seed)
+    clf = compiled_classifier(tuple(x.shape[1:]), num_classes, cfg, decay_steps=TSTR_STEPS)
+    epochs = max(1, round(TSTR_STEPS * cfg.batch_size / len(x)))
+    clf.fit(x, labels, batch_size=cfg.batch_size, epochs=epochs, shuffle=True, verbose=0)
+    return float(np.mean(predict_proba(clf, val_x).argmax(1) == np.asarray(val_y)))
+
+
+#: Noise scales `tune_truncation` tries; for usefulness (a classifier training each) fewer, up to none.
 TRUNCATION_GRID = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+USEFUL_GRID = (0.7, 0.85, 1.0)
 
 
 def choose_truncation(generator, scorer: ValidationScorer, grid=TRUNCATION_GRID,
-                      progress: bool = False) -> tuple[float, dict[float, dict[str, float]]]:
-    """(the noise scale of `grid` with the lowest validation FID, every scale's scores)."""
+                      progress: bool = False, metric: str = "fid"
+                      ) -> tuple[float, dict[float, dict[str, float]]]:
+    """(the noise scale of `grid` scoring best on the validation split by `metric` (lowest FID;
+    for "usefulness" the highest train-on-synthetic accuracy), every scale's scores)."""
     from tqdm.auto import tqdm
 
     if not grid or min(grid) <= 0:
         raise ConfigError(f"truncation grid must hold values > 0, got {tuple(grid)}")
-    scores = {float(t): scorer(generator, t)
+    key, lower = SCORES["fid" if metric == "consistency" else metric]
+    extra = {"usefulness": True} if metric == "usefulness" else {}
+    scores = {float(t): scorer(generator, t, **extra)
               for t in tqdm(grid, desc="truncation", unit="scale", disable=not progress)}
-    finite = {t: v for t, v in scores.items() if np.isfinite(v["val_fid"])}
-    best = min(finite, key=lambda t: finite[t]["val_fid"]) if finite else 1.0
+    finite = {t: v for t, v in scores.items() if np.isfinite(v[key])}
+    if not finite:
+        return 1.0, scores
+    # Ties go to the larger scale: more variety at the same score.
+    best = max(finite, key=lambda t: ((-finite[t][key]) if lower else finite[t][key], t))
     return best, scores
 
 
-def tune_truncation(run_dir, scorer: ValidationScorer | None = None, grid=TRUNCATION_GRID,
-                    which: str = "best", progress: bool = True) -> float:
+def tune_truncation(run_dir, scorer: ValidationScorer | None = None, grid=None,
+                    which: str = "best", progress: bool = True, metric: str = "fid") -> float:
     """Choose a run's noise scale on the validation split and record it in its run.json.
 
     The generator that `which` names (see clothgan.runs.generator_dir) is scored; its folder gets
@@ -112,9 +152,11 @@ def tune_truncation(run_dir, scorer: ValidationScorer | None = None, grid=TRUNCA
             raise ClothganError(f"{folder}: run.json records no data config to score against; "
                                 "pass a scorer, or use a run written by `clothgan train`")
         scorer = ValidationScorer(data, info.latent_dim, progress=progress)
-    best, scores = choose_truncation(generator, scorer, grid, progress)
+    if grid is None:
+        grid = USEFUL_GRID if metric == "usefulness" else TRUNCATION_GRID
+    best, scores = choose_truncation(generator, scorer, grid, progress, metric)
     (folder / TRUNCATION_FILE).write_text(json.dumps({
-        "truncation": best, "metric": "val_fid", "judge": scorer.judge_info.key,
+        "truncation": best, "metric": SCORES["fid" if metric == "consistency" else metric][0], "judge": scorer.judge_info.key,
         "scores": {str(t): v for t, v in scores.items()}}, indent=2))
     write_run_info(folder, replace(read_run_info(folder), truncation=best))
     return best
@@ -164,7 +206,8 @@ class BestKeeper(keras.callbacks.Callback):
         if (self.guard and self.guard.tripped) or (done % self.every and not last):
             return
         generator = self.export_generator(self.model.generator)
-        scores = self.scorer(generator)
+        extra = {"usefulness": True} if self.metric == "usefulness" else {}
+        scores = self.scorer(generator, **extra)
         if logs is not None:
             logs.update(scores)
         if self.improves(scores[self.key]):

@@ -138,7 +138,7 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
           epochs: int | None = None, max_images: int | None = None,
           fraction: float | None = None, callbacks=(),
           progress: bool = True, cpu_minutes: float | None = None,
-          verbose: bool = True, per_class: int = 8) -> TrainResult:
+          verbose: bool = True, per_class: int = 8, extra=None) -> TrainResult:
     """Train (or with resume=True continue) a conditional GAN into the run directory `out`.
 
     data: which images (default DataConfig()); model and training: the recipe (default the
@@ -149,6 +149,8 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
     stop before an epoch would take the run's CPU time (history's cpu_seconds) past this.
     Resuming restores weights, optimizer state, RNG state and epoch numbering from
     checkpoint.npz and runs to the planned epochs (or `training.epochs` when given).
+    extra: (x in [-1, 1], class ids) trained on beside the photos (e.g. cut-and-paste images of
+    the same photos' garments); not listed in train_images.txt; pass them again to resume.
     Raises TrainingDiverged on NaN/inf losses, keeping the last good checkpoint.
     """
     _check_arguments(data, model, training, resume=resume, epochs=epochs, max_images=max_images,
@@ -156,14 +158,14 @@ def train(out: str | os.PathLike, data: DataConfig | None = None, model: GANConf
     out = Path(out)
     with output_lock(writer_lock_target(out)):   # one training process per run directory
         return _train(out, data, model, training, resume, epochs, max_images, fraction,
-                      callbacks, progress, cpu_minutes, verbose, per_class)
+                      callbacks, progress, cpu_minutes, verbose, per_class, extra)
 
 
 def _train(out: Path, data, model, training, resume, epochs, max_images, fraction, callbacks,
-           progress, cpu_minutes, verbose, per_class) -> TrainResult:
+           progress, cpu_minutes, verbose, per_class, extra=None) -> TrainResult:
     """`train` once the run directory is locked: its phases."""
     plan = plan_run(out, data, model, training, resume, epochs, max_images, fraction)
-    photos = load_photos(plan, progress)
+    photos = load_photos(plan, progress, extra)
     run = build_run(plan, photos, cpu_minutes is not None)
     result = TrainResult(run.out, run.initial_epoch, run.history, run.gan, run.policy, run.replicas)
     training = plan.training
@@ -237,11 +239,13 @@ class Photos:
     x: object
     y: object
     class_names: tuple[str, ...]
-    paths: list
+    paths: list                # the photos' files; extra images have none
+    extra: int = 0             # images trained on beside the photos (train's `extra`)
 
 
-def load_photos(plan: RunPlan, progress: bool) -> Photos:
-    """Phase 2: the photos the run trains on (a resumed run reads its own list back)."""
+def load_photos(plan: RunPlan, progress: bool, extra=None) -> Photos:
+    """Phase 2: the photos the run trains on (a resumed run reads its own list back), then
+    `extra`, (x, class ids), after them."""
     from ..data.photos import empty_classes, training_splits
 
     data, training = plan.data, plan.training
@@ -260,7 +264,14 @@ def load_photos(plan: RunPlan, progress: bool) -> Photos:
         raise ClothganError(f"{data.dataset}: only {len(arrays.x)} training images, fewer than one "
                             f"step's {real} real images; lower --batch-size (now "
                             f"{training.batch_size})")
-    return Photos(splits, root, arrays.x, arrays.y, tuple(arrays.class_names), arrays.paths)
+    x, y = arrays.x, arrays.y
+    if extra is not None:
+        import numpy as np
+
+        x = np.concatenate([x, np.asarray(extra[0], x.dtype).reshape((-1,) + x.shape[1:])])
+        y = np.concatenate([y, np.asarray(extra[1], y.dtype)])
+    return Photos(splits, root, x, y, tuple(arrays.class_names), arrays.paths,
+                  0 if extra is None else int(len(extra[1])))
 
 
 @dataclass
@@ -322,7 +333,8 @@ def build_run(plan: RunPlan, photos: Photos, budgeted: bool) -> BuiltRun:
     config = {"data": plan.data.to_dict(), "model": model_record(model),
               "training": training.to_dict(), "max_images": plan.max_images,
               "fraction": plan.fraction, "policy": policy, "replicas": replicas,
-              "train_images": int(len(photos.x)), "code": code_version()}
+              "train_images": int(len(photos.x)), "extra_images": photos.extra,
+              "code": code_version()}
     run = BuiltRun(out, policy, replicas, strategy.extended.should_checkpoint, gan,
                    len(photos.x) * training.repeat // real, initial_epoch, history, config,
                    photos.class_names, model)
@@ -406,7 +418,8 @@ def finish(plan: RunPlan, run: BuiltRun, cbs: Callbacks, result: TrainResult,
     if plan.model.tune_truncation and cbs.keeper and cbs.keeper.best is not None:
         from .selection import tune_truncation
 
-        result.truncation = tune_truncation(out, cbs.scorer, progress=progress)
+        result.truncation = tune_truncation(out, cbs.scorer, progress=progress,
+                                            metric=training.keep_best)
         if verbose:
             print(f"clothgan train: sampling noise scale (truncation) {result.truncation:g}, "
                   f"chosen on the validation split; override with `generate --truncation`")

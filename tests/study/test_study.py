@@ -283,3 +283,105 @@ def test_the_images_a_method_adds_are_made_once_for_the_notebook_and_its_cell(ga
     assert len(made) == 1 and row["n_added"] == len(y) and x.shape[1:] == (28, 28, 1)
     with pytest.raises(ClothganError, match="noise"):
         study.added(0.5, 0, "noise")
+
+
+def test_a_gain_is_also_reported_as_a_share_of_the_oracles_on_the_same_seeds():
+    cells = [_cell(0.1, s, "none", 0.5) for s in range(3)]
+    cells += [_cell(0.1, 0, "oracle", 0.56), _cell(0.1, 1, "oracle", 0.54)]       # seed 2: none
+    cells += [_cell(0.1, s, "cutpaste+soft", a) for s, a in enumerate((0.53, 0.52, 0.9))]
+    rows = {r["method"]: r for r in summarize(cells)["rows"]}
+    share = rows["cutpaste+soft"]["gain"]["accuracy"]["oracle_share"]
+    assert share == pytest.approx(0.025 / 0.05)       # seed 2 has no oracle: left out
+    assert "oracle_share" not in rows["oracle"]["gain"]["accuracy"]
+    assert rows["cutpaste+soft"]["gain"]["accuracy"]["seeds"] == 3
+
+
+def test_recipe_cells_get_soft_labels_from_the_cells_teacher_and_finetune_on_its_photos_alone(
+        garment_data, tmp_path, monkeypatch):
+    import keras
+
+    import clothgan.study.run as run_mod
+    from clothgan.evaluation.judge import predict_proba
+
+    data, home = garment_data
+    monkeypatch.setenv("CLOTHGAN_HOME", str(home))
+    real_train, calls = run_mod.train_study_classifier, []
+
+    def record(x, y, *a, **k):
+        calls.append((x, y, k))
+        return real_train(x, y, *a, **k)
+
+    monkeypatch.setattr(run_mod, "train_study_classifier", record)
+    out = tmp_path / "r"
+    assert _study(out, data, "--fractions", "0.5", "--seeds", "1",
+                  "--methods", "cutpaste+soft,cutpaste+ft+w0.5,cutpaste+r0.5") == 0
+    base, soft, (pre, fine), half = [c[:3] for c in calls[:1]], calls[1], calls[2:4], calls[4]
+    x_real, y_real = base[0][0], base[0][1]
+    n = len(y_real)
+    teacher = keras.saving.load_model(out / "models" / "f0.5-s0-none.keras")
+    with np.load(out / "synthetic" / "f0.5-s0-cutpaste.npz") as z:
+        ys = z["y"]
+    x, y, _ = soft
+    assert y.shape == (2 * n, 10) and np.allclose(y[:n], np.eye(10)[y_real])
+    assert np.allclose(y[n:], 0.5 * np.eye(10)[ys] + 0.5 * predict_proba(teacher, x[n:]), atol=1e-4)
+    assert len(pre[0]) == n and np.allclose(pre[2]["sample_weight"], 0.5)      # synthetic alone
+    assert np.array_equal(fine[0], x_real) and np.array_equal(fine[1], y_real)  # photos alone
+    assert fine[2]["start"] is not None
+    assert len(half[0]) == n + round(n / 2)
+    cell = json.loads((out / "cells" / "f0.5-s0-cutpaste+ft+w0.5.json").read_text())
+    assert cell["recipe"]["finetune"] and len(cell["classifier"]["phases"]) == 2
+
+
+def test_the_useful_gan_trains_on_photos_and_their_cut_and_paste_and_is_kept_for_use(
+        garment_data, tmp_path, monkeypatch):
+    from clothgan.runs import read_run_info
+
+    data, home = garment_data
+    monkeypatch.setenv("CLOTHGAN_HOME", str(home))
+    out = tmp_path / "u"
+    assert _study(out, data, "--fractions", "0.5", "--methods", "gan-useful", "--seeds", "1",
+                  "--gan-minutes", "0.05") == 0
+    run = out / "generators" / "f0.5-s0-useful"
+    made = json.loads((run / "study_done.json").read_text())
+    config = read_run_info(run).config
+    with np.load(out / "synthetic" / "f0.5-s0-cutpaste.npz") as z:
+        pasted = len(z["y"])
+    assert made["kept_by"] == "usefulness" and made["extra_images"] == pasted > 0
+    assert config["extra_images"] == pasted and config["training"]["keep_best"] == "usefulness"
+    assert config["train_images"] == pasted + len(read_train_images_of(run))
+    best = json.loads((run / "best" / "best.json").read_text())
+    assert best["metric"] == "usefulness" and 0 <= best["val_tstr"] <= 1
+    cell = json.loads((out / "cells" / "f0.5-s0-gan-useful.json").read_text())
+    assert cell["n_added"] == cell["n_real"]
+
+
+def read_train_images_of(run):
+    from clothgan.training.photos import read_train_images
+
+    return read_train_images(run)
+
+
+def test_fit_trains_on_photos_plus_a_folder_by_a_recipe_and_never_overwrites(
+        garment_data, tmp_path, monkeypatch, capsys):
+    from clothgan.cli.main import main
+
+    data, home = garment_data
+    monkeypatch.setenv("CLOTHGAN_HOME", str(home))
+    syn = tmp_path / "syn"
+    rng = np.random.default_rng(0)
+    for name in data.classes:
+        (syn / name).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 255, (28, 28), np.uint8)).save(syn / name / f"{i}.png")
+    out = tmp_path / "m.keras"
+    args = ["fit", "--synthetic", str(syn), "--out", str(out), "--dataset", data.dataset,
+            "--steps", "20", "--recipe", "soft+w0.5", "--json"]
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["recipe"] == "soft+w0.5" and result["synthetic"] == 30 and out.stat().st_size > 0
+    assert result["gain_points"] == pytest.approx(
+        100 * (result["test_accuracy"] - result["real_only_test_accuracy"]), abs=0.01)
+    stamp = out.stat().st_mtime_ns
+    assert main(args) == 2 and out.stat().st_mtime_ns == stamp
+    err = capsys.readouterr().err
+    assert "already exists" in err and len(err.strip().splitlines()) == 1

@@ -198,3 +198,34 @@ def test_bad_settings_are_reported(tiny_data, tmp_path, capsys):
 def test_keeper_metric_must_be_known():
     with pytest.raises(ValueError, match="metric"):
         selection.BestKeeper("x", None, None, None, metric="loss")
+
+
+def test_usefulness_is_what_a_classifier_learns_from_the_images_and_chooses_the_noise_scale():
+    """A generator that draws its class scores far above one that ignores it; the noise scale
+    chosen for usefulness is the one whose train-on-synthetic accuracy is highest, not its FID's."""
+    val_y = np.repeat(np.arange(3), 12)
+    val_x = np.full((36, 8, 8, 1), -1.0, np.float32)
+    for i, c in enumerate(val_y):
+        val_x[i, 3 * c:3 * c + 3] = 1.0            # rows: flips and shifts keep the class
+
+    def generator(draws_class: bool):
+        z, label = keras.Input((4,)), keras.Input((), dtype="int32")
+        if draws_class:
+            onehot = keras.layers.Lambda(lambda t: keras.ops.one_hot(t, 3))(label)
+        else:   # a garment of a class drawn from the noise, whatever the label asks for
+            onehot = keras.layers.Lambda(lambda n: keras.ops.one_hot(keras.ops.argmax(n[:, :3], 1), 3))(z)
+        cols = keras.layers.Lambda(lambda o: keras.ops.repeat(o, 3, axis=1)[:, :8])(onehot)
+        img = keras.layers.Lambda(lambda c: keras.ops.tile(c[:, :, None, None], (1, 1, 8, 1)) * 2 - 1)(cols)
+        return keras.Model([z, label], img)
+
+    good = selection.usefulness(generator(True), val_x, val_y, 3)
+    blind = selection.usefulness(generator(False), val_x, val_y, 3)
+    assert good >= 0.9 and blind <= 0.5
+
+    class Stub:
+        def __call__(self, generator, truncation=1.0, usefulness=False):
+            assert usefulness
+            return {"val_fid": truncation, "val_tstr": 1 - abs(truncation - 0.8)}
+
+    best, scores = selection.choose_truncation(None, Stub(), metric="usefulness")
+    assert best == 0.8 and set(scores) == set(selection.TRUNCATION_GRID)
