@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ClothganError
     from ..study.classifier import StudyClassifierConfig, test_scores
     from ..study.recipes import Recipe, train_by_recipe
-    from ..training.photos import choose_training
+    from ..data.photos import choose_training
 
     out = Path(args.out)
     if out.exists():

@@ -356,7 +356,7 @@ def test_the_useful_gan_trains_on_photos_and_their_cut_and_paste_and_is_kept_for
 
 
 def read_train_images_of(run):
-    from clothgan.training.photos import read_train_images
+    from clothgan.data.photos import read_train_images
 
     return read_train_images(run)
 
