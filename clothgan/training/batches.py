@@ -1,7 +1,16 @@
-"""The training batches: a seeded order per epoch (exact resume)."""
+"""The training batches: a fixed subset, and a seeded order per epoch (exact resume)."""
 from __future__ import annotations
 
 import numpy as np
+
+
+def subset(x: np.ndarray, y: np.ndarray, max_images: int | None, seed: int = 0):
+    """A deterministic random subset of at most max_images (all when None); notebook 06 trains
+    on one in fast mode."""
+    if max_images is None or max_images >= len(x):
+        return x, y
+    keep = np.sort(np.random.default_rng([seed, 0xDA7A]).permutation(len(x))[:max_images])
+    return x[keep], y[keep]
 
 
 def epoch_order(n: int, batch: int, seed: int, epoch: int, repeat: int = 1) -> np.ndarray:
