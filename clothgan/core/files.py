@@ -48,7 +48,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
         os.replace(tmp, path)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.filename is None:
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
             exc.filename = str(path)   # e.g. a full disk: the user needs to know which file
         raise
     return path

@@ -374,7 +374,7 @@ def test_networks_that_cannot_fit_are_refused_before_building(tiny_data, tmp_pat
 def test_max_images_limits_what_is_prepared(tiny_data, tmp_path, isolated_home):
     assert main(["train", "--out", str(tmp_path / "r"), "--dataset", tiny_data.dataset,
                  "--epochs", "1", "--max-images", "16", *TINY_TRAIN]) == 0
-    from clothgan.training.photos import read_train_images
+    from clothgan.data.photos import read_train_images
 
     listed = read_train_images(tmp_path / "r")
     assert len(listed) == 16

@@ -105,15 +105,15 @@ def test_files_that_appear_in_out_during_a_run_are_kept(tiny_run, tmp_path, caps
     out = tmp_path / "syn"
     if overwrite:
         assert generate(tiny_run, out) == 0          # an earlier output --overwrite may replace
-    real_write_metadata = write.write_metadata
+    real_write = write.write_labelled_files
 
     def user_meanwhile(*args, **kwargs):             # while the images are written
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir()
         (out / "thesis.txt").write_text("chapter 1")
-        return real_write_metadata(*args, **kwargs)
+        return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(write, "write_metadata", user_meanwhile)
+    monkeypatch.setattr(write, "write_labelled_files", user_meanwhile)
     assert generate(tiny_run, out, *(["--overwrite"] if overwrite else []), per_class=2) == 2
     one_line_error(capsys, "generate", f"{out}: ", "thesis.txt", f"{out}.new")
     assert tree(out) == {"thesis.txt": b"chapter 1"}
