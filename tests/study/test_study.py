@@ -334,6 +334,7 @@ def test_recipe_cells_get_soft_labels_from_the_cells_teacher_and_finetune_on_its
 
 def test_the_useful_gan_trains_on_photos_and_their_cut_and_paste_and_is_kept_for_use(
         garment_data, tmp_path, monkeypatch):
+    from clothgan.data.photos import read_train_images
     from clothgan.runs import read_run_info
 
     data, home = garment_data
@@ -348,17 +349,11 @@ def test_the_useful_gan_trains_on_photos_and_their_cut_and_paste_and_is_kept_for
         pasted = len(z["y"])
     assert made["kept_by"] == "usefulness" and made["extra_images"] == pasted > 0
     assert config["extra_images"] == pasted and config["training"]["keep_best"] == "usefulness"
-    assert config["train_images"] == pasted + len(read_train_images_of(run))
+    assert config["train_images"] == pasted + len(read_train_images(run))
     best = json.loads((run / "best" / "best.json").read_text())
     assert best["metric"] == "usefulness" and 0 <= best["val_tstr"] <= 1
     cell = json.loads((out / "cells" / "f0.5-s0-gan-useful.json").read_text())
     assert cell["n_added"] == cell["n_real"]
-
-
-def read_train_images_of(run):
-    from clothgan.data.photos import read_train_images
-
-    return read_train_images(run)
 
 
 def test_fit_trains_on_photos_plus_a_folder_by_a_recipe_and_never_overwrites(
