@@ -5,6 +5,8 @@ output holds TensorFlow's start-up noise (tests/contracts/notebook_outputs.py)."
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "contracts"))
 
 import notebook_outputs  # noqa: E402
@@ -28,3 +30,22 @@ if pytest_items is not None:
             return result
 
     pytest_items.NotebookRun = CheckedRun
+
+
+try:
+    from xdist.scheduler import LoadScopeScheduling
+except ImportError:       # pytest-xdist not installed: one process runs everything in order
+    LoadScopeScheduling = None
+
+if LoadScopeScheduling is not None:
+    class NotebooksTogether(LoadScopeScheduling):
+        """pytest-xdist work units: all notebooks as one, in order (they share one cache, and a
+        solution may read what its lesson wrote there); each test module as one."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return "notebooks" if nodeid.startswith("notebooks/") else super()._split_scope(nodeid)
+
+    def pytest_xdist_make_scheduler(config, log):
+        # Not xdist_group marks: pytest 9.2 drops the test-id suffix that --dist loadgroup reads
+        # (pytest-xdist issue 1386), and the marks would silently stop grouping.
+        return NotebooksTogether(config, log)
