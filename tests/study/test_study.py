@@ -198,6 +198,14 @@ def test_an_interrupted_study_keeps_its_finished_cells(garment_data, tmp_path, m
     assert "2 of 4 cells to run" in capsys.readouterr().out and len(calls) == 5
 
 
+def _short_gan_epochs(monkeypatch):
+    """Epochs of a few steps: the CPU budget is checked after each epoch, and a study epoch is
+    at least 100 steps (a minute and more here) against the tests' 3 CPU-seconds."""
+    import clothgan.study.run as run_mod
+
+    monkeypatch.setattr(run_mod, "MIN_EPOCH_STEPS", 4)
+
+
 def test_gan_cells_train_on_the_fraction_alone_and_filter_with_the_real_only_classifier(
         garment_data, tmp_path, monkeypatch):
     from clothgan.data import scan
@@ -205,6 +213,7 @@ def test_gan_cells_train_on_the_fraction_alone_and_filter_with_the_real_only_cla
 
     data, home = garment_data
     monkeypatch.setenv("CLOTHGAN_HOME", str(home))
+    _short_gan_epochs(monkeypatch)
     out = tmp_path / "g"
     assert _study(out, data, "--fractions", "0.5", "--methods", "gan", "--seeds", "1",
                   "--gan-minutes", "0.05") == 0
