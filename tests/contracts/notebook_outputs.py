@@ -12,10 +12,12 @@ from contextlib import contextmanager
 
 FIGURE_TAG = "figure"
 #: Lines of TensorFlow's, CUDA's and grappler's C++ logging (absl's "I0000 00:00:..." prefix
-#: included), never meant for a learner.
+#: included), never meant for a learner; and Keras's warning that fit() ignores shuffle=True on
+#: a tf.data.Dataset (the notebooks' datasets shuffle themselves: pass shuffle=False).
 NOISE = re.compile(r"(^|\n)[IWEF]\d{4} \d\d:\d\d:\d\d|absl::InitializeLog|cuInit|cudart_stub|"
                    r"oneDNN custom operations|cpu_feature_guard|remapper|meta_optimizer|"
-                   r"Unable to register cu\w+ factory|rebuild TensorFlow with")
+                   r"Unable to register cu\w+ factory|rebuild TensorFlow with|"
+                   r"`shuffle=True` was passed")
 
 
 @contextmanager
