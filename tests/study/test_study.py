@@ -348,6 +348,9 @@ def test_the_useful_gan_trains_on_photos_and_their_cut_and_paste_and_is_kept_for
 
     data, home = garment_data
     monkeypatch.setenv("CLOTHGAN_HOME", str(home))
+    _short_gan_epochs(monkeypatch)
+    # Each usefulness score trains a classifier; 30 steps are enough to be one.
+    monkeypatch.setattr("clothgan.training.selection.TSTR_STEPS", 30)
     out = tmp_path / "u"
     assert _study(out, data, "--fractions", "0.5", "--methods", "gan-useful", "--seeds", "1",
                   "--gan-minutes", "0.05") == 0
