@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         summary = {**summarize(cells), "settings": cfg.to_dict(), "command": command_for(args)}
         write_json_atomic(out / "summary.json", summary, indent=1)
         fig = study_gains(summary)
-        atomic_write(out / "gains.png", lambda tmp: fig.savefig(tmp, dpi=120))
+        atomic_write(out / "gains.png", lambda tmp: fig.savefig(tmp, dpi=120, bbox_inches="tight"))
     if args.json:
         print(json.dumps(summary))
     else:
