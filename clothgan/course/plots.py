@@ -474,30 +474,22 @@ def annotated_scene(image: np.ndarray, boxes: Sequence[Sequence[float]], labels:
 
 STUDY_COLORS = {"gan": "#4c72b0", "cutpaste": "#dd8452", "both": "#55a868", "oracle": "#8c8c8c",
                 "noise": "#c44e52", "gan-useful": "#8172b3"}
-#: A recipe ("cutpaste+soft") is drawn in its source's colour with its own marker.
-RECIPE_MARKERS = "s^vD<>P*"
 
 
 def study_gains(summary: Mapping, metric: str = "accuracy", ax=None):
-    """Paired gain over real-only (points) against the fraction of real photos, one line per
-    method, error bars one standard deviation over seeds (clothgan.study.summarize output)."""
+    """Paired gain over real-only (points) by share of real photos: a line per method, markers
+    per recipe, error bars one sd over seeds (clothgan.study.summarize output)."""
     fig, ax = _ax(ax, (8.4, 4))
     methods = [m for m in summary["methods"] if m != "none"]
-    recipes = {}
     for i, m in enumerate(methods):
         rows = [r for r in summary["rows"] if r["method"] == m and "gain" in r]
         if not rows:
             continue
         f = np.array([r["fraction"] for r in rows]) * (1 + 0.03 * (i - len(methods) / 2))
-        g = [100 * r["gain"][metric]["mean"] for r in rows]
-        e = [100 * r["gain"][metric]["std"] for r in rows]
-        source, _, parts = m.partition("+")
-        if parts:
-            marker = RECIPE_MARKERS[recipes.setdefault(m, len(recipes)) % len(RECIPE_MARKERS)]
-            style = dict(marker=marker, ls="none", mfc="white")
-        else:
-            style = dict(marker="o", **(dict(ls="--", lw=1) if m in ("oracle", "noise") else dict(lw=1.8)))
-        ax.errorbar(f, g, yerr=e, capsize=3, label=m, color=STUDY_COLORS.get(source), **style)
+        g, e = ([100 * r["gain"][metric][k] for r in rows] for k in ("mean", "std"))
+        style = (dict(marker="s^vD<>P*"[i % 8], ls="none", mfc="white") if "+" in m   # a recipe
+                 else dict(marker="o", **(dict(ls="--", lw=1) if m in ("oracle", "noise") else dict(lw=1.8))))
+        ax.errorbar(f, g, yerr=e, capsize=3, label=m, color=STUDY_COLORS.get(m.split("+")[0]), **style)
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xscale("log")
     ax.set_xticks(summary["fractions"], [f"{100 * t:g}%" for t in summary["fractions"]])
