@@ -27,9 +27,12 @@ def build_generator(cfg: GANConfig, dtype=None, fast_output_conv: bool = True) -
     return build_article_generator(cfg, dtype, fast_output_conv)
 
 
-def adam(lr: float = 2e-4, beta_1: float = 0.5, beta_2: float = 0.999) -> keras.optimizers.Adam:
-    """The reference design's optimizer: Adam(2e-4, beta_1=0.5)."""
-    return keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2)
+def adam(lr: float = 2e-4, beta_1: float = 0.5, beta_2: float = 0.999,
+         policy: str = "float32") -> keras.optimizers.Optimizer:
+    """The reference design's optimizer: Adam(2e-4, beta_1=0.5); under the "mixed_float16"
+    policy wrapped in a LossScaleOptimizer, since float16 gradients underflow to zero."""
+    optimizer = keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2)
+    return keras.optimizers.LossScaleOptimizer(optimizer) if policy == "mixed_float16" else optimizer
 
 
 def forward_flops(model: keras.Model) -> int:

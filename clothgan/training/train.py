@@ -67,17 +67,12 @@ class _Exporter:
 
 def build_gan(model: GANConfig, training: TrainConfig, policy: str):
     """The run's ConditionalGAN with both optimizers, compiled (call inside the strategy scope)."""
-    import keras
-
     from ..gan import ConditionalGAN, adam, build_discriminator, build_generator
 
     gan = ConditionalGAN.from_config_objects(build_generator(model, policy),
                                              build_discriminator(model, policy), training, model)
-    d_opt = adam(training.discriminator_lr, training.beta_1, training.beta_2)
-    g_opt = adam(training.lr, training.beta_1, training.beta_2)
-    if policy == "mixed_float16":
-        d_opt = keras.optimizers.LossScaleOptimizer(d_opt)
-        g_opt = keras.optimizers.LossScaleOptimizer(g_opt)
+    d_opt = adam(training.discriminator_lr, training.beta_1, training.beta_2, policy)
+    g_opt = adam(training.lr, training.beta_1, training.beta_2, policy)
     gan.compile(d_opt, g_opt, jit_compile=training.jit_compile,
                 steps_per_execution=training.steps_per_execution)
     return gan
